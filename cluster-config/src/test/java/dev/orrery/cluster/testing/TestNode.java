@@ -1,0 +1,97 @@
+package dev.orrery.cluster.testing;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.orrery.cluster.OrreryNode;
+import dev.orrery.cluster.db.DatabaseSettings;
+import dev.orrery.core.run.RunListener;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+
+/**
+ * A real node in the test JVM: its own actor system (cluster of one), HTTP on a free loopback port, and
+ * the journal in the test class's own database on the shared embedded PostgreSQL.
+ */
+public final class TestNode implements AutoCloseable {
+  private final OrreryNode node;
+  private final ApiClient api;
+
+  private TestNode(OrreryNode node) {
+    this.node = node;
+    this.api = new ApiClient(node.baseUrl());
+  }
+
+  public static TestNode start(SharedPostgres.TestDatabase db, Map<String, ?> settings) throws Exception {
+    return start(db, settings, Map.of());
+  }
+
+  /** @param env the node's environment for provider discovery (OPENAI_BASE_URL …): only these, not the JVM's */
+  public static TestNode start(SharedPostgres.TestDatabase db, Map<String, ?> settings, Map<String, String> env)
+      throws Exception {
+    return start(db, settings, env, null);
+  }
+
+  public static TestNode start(SharedPostgres.TestDatabase db, Map<String, ?> settings, Map<String, String> env,
+      RunListener listener) throws Exception {
+    Map<String, Object> overrides = new HashMap<>();
+    overrides.put("orrery.http.port", 0);
+    overrides.put("pekko.remote.artery.canonical.port", 0);
+    overrides.put("pekko.coordinated-shutdown.exit-jvm", "off");
+    overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
+    overrides.putAll(settings);
+    Path dataDir = BuildDirectory.newTempDirectory("orrery-test-node");
+    var database = new DatabaseSettings(db.jdbcUrl(), db.user(), db.password(), dataDir, 0);
+    return new TestNode(OrreryNode.start(new OrreryNode.Options(database, OrreryNode.overrides(overrides), listener, env)));
+  }
+
+  public OrreryNode node() {
+    return node;
+  }
+
+  public ApiClient api() {
+    return api;
+  }
+
+  /** Submits a run and returns its id, asserting it was accepted. */
+  public String submit(Object body) {
+    ApiClient.Response r = api.postJson("/api/v1/runs", body);
+    assertTrue(r.status() == 201, () -> "expected 201, got " + r.status() + ": " + r.body());
+    return r.body().get("run_id").asText();
+  }
+
+  /** Polls {@code GET /runs/{id}} until the run is in one of the given statuses. */
+  public JsonNode awaitStatus(String runId, Set<String> statuses, Duration max) {
+    var last = new AtomicReference<JsonNode>();
+    TestProbe<Object> probe = TestProbe.create(node.system());
+    probe.awaitAssert(max, Duration.ofMillis(50), () -> {
+      ApiClient.Response r = api.get("/api/v1/runs/" + runId);
+      last.set(r.body());
+      assertTrue(r.status() == 200 && statuses.contains(r.body().path("status").asText()),
+          () -> "run " + runId + " is " + r.body());
+      return null;
+    });
+    return last.get();
+  }
+
+  public JsonNode awaitFinished(String runId, Duration max) {
+    return awaitStatus(runId, Set.of("SUCCEEDED", "FAILED", "CANCELLED"), max);
+  }
+
+  public JsonNode journal(String runId) {
+    ApiClient.Response r = api.get("/api/v1/runs/" + runId + "/journal");
+    assertTrue(r.status() == 200, () -> "journal of " + runId + ": " + r.status() + " " + r.body());
+    return r.body().get("events");
+  }
+
+  @Override
+  public void close() throws Exception {
+    node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,42 @@
+package dev.orrery.edge;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.orrery.edge.gateway.ChatCompletionsRoutes;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * Binds the node's HTTP port: {@code /health}, everything under {@code /api/v1} with one error envelope
+ * for every failure, and the OpenAI-compatible gateway under {@code /v1}. The binding is registered with coordinated shutdown so that a stopping
+ * node stops accepting, lets requests in flight finish, then closes.
+ */
+public final class HttpEdge {
+  private HttpEdge() {}
+
+  public static Route routes(ObjectMapper json, RunRoutes runs, ChatCompletionsRoutes gateway) {
+    ErrorEnvelope errors = new ErrorEnvelope(json);
+    return handleExceptions(errors.exceptionHandler(), () -> handleRejections(errors.rejectionHandler(), () -> concat(
+        path("health", () -> get(() -> complete(HttpResponse.create()
+            .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))),
+        pathPrefix("api", () -> pathPrefix("v1", runs::route)),
+        gateway.route())));
+  }
+
+  public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, EdgeSettings settings, Route routes) {
+    return Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes)
+        .thenApply(binding -> binding.addToCoordinatedShutdown(settings.drainTimeout(), system));
+  }
+}

@@ -1,0 +1,27 @@
+package dev.orrery.router.actor;
+
+import dev.orrery.core.port.ChatMessage;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Token counts known before a call: about four bytes a token, as for English text with common
+ * tokenizers. Used to reserve from the tokens-per-minute bucket (corrected by the reported usage after
+ * the call) and by the cost-aware policies; never billed.
+ */
+public final class TokenEstimate {
+  private TokenEstimate() {}
+
+  public static long promptTokens(List<ChatMessage> messages) {
+    long bytes = 0;
+    for (ChatMessage m : messages) {
+      bytes += m.content() == null ? 0 : m.content().getBytes(StandardCharsets.UTF_8).length;
+    }
+    return Math.max(1, (bytes + 3) / 4);
+  }
+
+  /** The most a call can use: its prompt plus its {@code max_tokens}. */
+  public static long callTokens(List<ChatMessage> messages, int maxTokens) {
+    return promptTokens(messages) + maxTokens;
+  }
+}

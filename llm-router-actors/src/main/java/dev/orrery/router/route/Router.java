@@ -1,0 +1,216 @@
+package dev.orrery.router.route;
+
+import dev.orrery.core.ErrorCode;
+import dev.orrery.core.port.LlmRequest;
+import dev.orrery.core.port.StepFailure;
+import dev.orrery.router.actor.ProviderActor;
+import dev.orrery.router.actor.ProviderStats;
+import dev.orrery.router.actor.TokenEstimate;
+import dev.orrery.router.provider.ProviderCall;
+import dev.orrery.router.provider.ProviderException;
+import dev.orrery.router.provider.ProviderException.Kind;
+import dev.orrery.router.provider.ProviderResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/**
+ * Sends a call along a route: picks the candidates (the route's providers that serve the pinned model,
+ * or that have a model of the route's tier), lets the route's policy order them, and asks each
+ * provider actor in turn until one serves. A failure that another provider may not have (unavailable,
+ * rate-limited, 5xx, timeout) moves the call on; a client error does not, since the request itself is
+ * wrong. Stages fail with {@link StepFailure} in the edge's vocabulary.
+ *
+ * <p>A plain object rather than an actor: it holds no state of its own beyond the providers' stats,
+ * which their actors publish, so an actor would only serialize calls that need no ordering.
+ */
+public final class Router {
+  /**
+   * Extra time, past the caller's deadline, before an ask gives up on a provider actor: the actor
+   * answers by the deadline itself, so the ask's own timeout only catches an actor that is gone.
+   */
+  private static final Duration ASK_GRACE = Duration.ofSeconds(2);
+
+  /** A provider endpoint as the router sees it: its settings, its actor and its stats. */
+  public record Endpoint(ProviderSettings settings, ActorRef<ProviderActor.Command> actor, ProviderStats stats) {}
+
+  /**
+   * A served call.
+   *
+   * @param tried the providers asked, in order; the last served
+   */
+  public record Routed(ProviderResponse response, ProviderSettings provider, ModelSettings model, List<String> tried) {}
+
+  private record Route(RouteSettings settings, RoutePolicy policy) {}
+
+  private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+  private final Map<String, Route> routes = new LinkedHashMap<>();
+  private final Scheduler scheduler;
+  private final Executor executor;
+  private final Clock clock;
+  private final Supplier<RandomGenerator> random;
+
+  /**
+   * @param endpoints in catalog order
+   * @param executor where the router continues after a provider answers: never the common pool
+   * @param random a random source per call (policies that draw use it)
+   */
+  public Router(List<Endpoint> endpoints, Collection<RouteSettings> routes, Scheduler scheduler, Executor executor,
+      Clock clock, Supplier<RandomGenerator> random) {
+    for (Endpoint e : endpoints) this.endpoints.put(e.settings().name(), e);
+    for (RouteSettings r : routes) this.routes.put(r.name(), new Route(r, RoutePolicy.of(r)));
+    this.scheduler = scheduler;
+    this.executor = executor;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  /** The route a request names (null: {@code default}), or null when there is none by that name. */
+  public RouteSettings routeSettings(String name) {
+    Route r = routes.get(name == null ? ProviderCatalog.DEFAULT_ROUTE : name);
+    return r == null ? null : r.settings();
+  }
+
+  /**
+   * Routes one call. The first provider is asked before this method returns (on the caller's thread),
+   * so calls made one after another reach their first provider in that order.
+   */
+  public CompletionStage<Routed> route(LlmRequest request, Instant deadline) {
+    List<Candidate> order;
+    try {
+      order = candidates(request);
+    } catch (StepFailure invalid) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    return new Attempts(request, deadline, order).next();
+  }
+
+  /** The candidates in the order the route's policy would try them now. */
+  List<Candidate> candidates(LlmRequest request) {
+    String routeName = request.route() == null ? ProviderCatalog.DEFAULT_ROUTE : request.route();
+    Route route = routes.get(routeName);
+    if (route == null) {
+      throw invalid("unknown route '" + routeName + "' (routes: " + String.join(", ", routes.keySet()) + ")");
+    }
+    long promptTokens = TokenEstimate.promptTokens(request.messages());
+    List<Candidate> candidates = new ArrayList<>();
+    for (String name : route.settings().providers()) {
+      Endpoint e = endpoints.get(name);
+      ModelSettings model = request.model() != null
+          ? e.settings().serving(request.model())
+          : route.policy().model(e.settings(), route.settings().tier(), promptTokens, request.maxTokens());
+      if (model != null) candidates.add(candidate(e, model, promptTokens, request.maxTokens()));
+    }
+    if (candidates.isEmpty() && request.model() != null && request.route() == null) {
+      // A pinned model outside the default route's providers: any provider that serves it.
+      for (Endpoint e : endpoints.values()) {
+        ModelSettings model = e.settings().serving(request.model());
+        if (model != null) candidates.add(candidate(e, model, promptTokens, request.maxTokens()));
+      }
+    }
+    if (candidates.isEmpty()) {
+      throw invalid(request.model() != null
+          ? "no provider " + (request.route() == null ? "" : "of route '" + routeName + "' ") + "serves model '"
+              + request.model() + "'"
+          : "no provider of route '" + routeName + "' has a model of tier " + route.settings().tier() + " or better");
+    }
+    return route.policy().order(candidates, random.get());
+  }
+
+  private static Candidate candidate(Endpoint e, ModelSettings model, long promptTokens, int maxTokens) {
+    return new Candidate(e.settings(), model, e.stats().snapshot(), model.costMicros(promptTokens, maxTokens));
+  }
+
+  /** One call's way along its candidates. Its steps run one after another, never at once. */
+  private final class Attempts {
+    private final LlmRequest request;
+    private final Instant deadline;
+    private final List<Candidate> order;
+    private final List<String> tried = new ArrayList<>();
+    private final List<ProviderException> failures = new ArrayList<>();
+    private int next;
+
+    Attempts(LlmRequest request, Instant deadline, List<Candidate> order) {
+      this.request = request;
+      this.deadline = deadline;
+      this.order = order;
+    }
+
+    CompletionStage<Routed> next() {
+      if (next == order.size()) return CompletableFuture.failedFuture(allFailed(false));
+      Duration remaining = Duration.between(clock.instant(), deadline);
+      if (remaining.isNegative() || remaining.isZero()) return CompletableFuture.failedFuture(allFailed(true));
+      Candidate c = order.get(next++);
+      tried.add(c.provider().name());
+      ProviderCall call = new ProviderCall(c.model().name(), request.messages(), request.maxTokens(),
+          request.temperature(), request.outputSchema(), request.tools(), request.deltas(), remaining,
+          request.idempotencyKey());
+      Endpoint endpoint = endpoints.get(c.provider().name());
+      CompletionStage<ProviderActor.Reply> reply = AskPattern.ask(endpoint.actor(),
+          replyTo -> new ProviderActor.Submit(request.tenantId(), call, deadline, replyTo),
+          remaining.plus(ASK_GRACE), scheduler);
+      return reply
+          .handleAsync((answer, error) -> onReply(c, answer != null ? answer : noAnswer(c, error)), executor)
+          .thenCompose(Function.identity());
+    }
+
+    private ProviderActor.Reply noAnswer(Candidate c, Throwable error) {
+      return new ProviderActor.Failed(new ProviderException(c.provider().name(), Kind.TIMEOUT, 0, null,
+          "its provider actor did not answer: " + error, error), 0, false);
+    }
+
+    private CompletionStage<Routed> onReply(Candidate c, ProviderActor.Reply answer) {
+      if (answer instanceof ProviderActor.Served served) {
+        return CompletableFuture.completedFuture(new Routed(served.response(), c.provider(), c.model(), List.copyOf(tried)));
+      }
+      ProviderActor.Failed failed = (ProviderActor.Failed) answer;
+      failures.add(failed.error());
+      if (failed.error().kind() == Kind.CLIENT_ERROR) {
+        return CompletableFuture.failedFuture(invalid("the request was refused by " + describe(failed.error())));
+      }
+      if (failed.deltasDelivered()) {
+        // Part of the answer already reached the caller: another provider would write it a second time.
+        return CompletableFuture.failedFuture(new StepFailure(ErrorCode.PROVIDER_UNAVAILABLE.name(),
+            "the stream broke after part of the answer was delivered: " + describe(failed.error()), true));
+      }
+      return next();
+    }
+
+    /** All tried providers failed, or time ran out before the next could be tried. */
+    private StepFailure allFailed(boolean deadlinePassed) {
+      String why = failures.stream().map(Router::describe).collect(Collectors.joining("; "));
+      String route = request.route() == null ? ProviderCatalog.DEFAULT_ROUTE : request.route();
+      boolean allTimedOut = !failures.isEmpty() && failures.stream().allMatch(f -> f.kind() == Kind.TIMEOUT);
+      if (deadlinePassed || allTimedOut) {
+        return new StepFailure(ErrorCode.TIMEOUT.name(), "no provider of route '" + route + "' answered in time"
+            + (tried.isEmpty() ? "" : " (tried " + String.join(", ", tried) + ": " + why + ")"), true);
+      }
+      return new StepFailure(ErrorCode.PROVIDER_UNAVAILABLE.name(),
+          "every provider of route '" + route + "' failed (tried " + String.join(", ", tried) + ": " + why + ")", true);
+    }
+  }
+
+  /** "openai: HTTP 503 … [SERVER_ERROR]": the exception's message already names the provider. */
+  static String describe(ProviderException e) {
+    return e.getMessage() + " [" + e.kind() + (e.httpStatus() > 0 ? " " + e.httpStatus() : "") + "]";
+  }
+
+  private static StepFailure invalid(String message) {
+    return new StepFailure(ErrorCode.INVALID_REQUEST.name(), message, false);
+  }
+}

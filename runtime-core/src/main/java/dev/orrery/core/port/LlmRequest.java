@@ -1,0 +1,64 @@
+package dev.orrery.core.port;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One LLM call as a step asks for it. {@code route} names a router policy ({@code default} when the node
+ * names neither route nor model); {@code model} pins a model. The idempotency key is
+ * {@code runId/nodeId/attempt}: a port that sees the same key twice must not call a provider twice. Steps
+ * always carry one; a null key marks a one-off call (the gateway's, without an Idempotency-Key header).
+ *
+ * @param outputSchema a JSON Schema the answer must satisfy, or null for free text
+ * @param tools tools the model may call (empty for none)
+ * @param deltas where to stream the answer's text as it arrives, or null for a non-streaming call
+ */
+public record LlmRequest(
+    String idempotencyKey,
+    String tenantId,
+    String route,
+    String model,
+    List<ChatMessage> messages,
+    int maxTokens,
+    Double temperature,
+    JsonNode outputSchema,
+    Duration timeout,
+    List<ToolSpec> tools,
+    DeltaSink deltas) {
+
+  public LlmRequest {
+    if (idempotencyKey != null && idempotencyKey.isBlank()) {
+      throw new IllegalArgumentException("an idempotency key must not be blank");
+    }
+    if (maxTokens <= 0) throw new IllegalArgumentException("max-tokens must be > 0, was " + maxTokens);
+    messages = List.copyOf(messages);
+    tools = tools == null ? List.of() : List.copyOf(tools);
+  }
+
+  public LlmRequest(String idempotencyKey, String tenantId, String route, String model, List<ChatMessage> messages,
+      int maxTokens, Double temperature, JsonNode outputSchema, Duration timeout) {
+    this(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema, timeout, List.of(),
+        null);
+  }
+
+  /** The same request with another deadline (a caller retrying within what is left of its own). */
+  public LlmRequest withTimeout(Duration remaining) {
+    return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
+        remaining, tools, deltas);
+  }
+
+  public boolean streaming() {
+    return deltas != null;
+  }
+
+  /** The whole prompt as one text, for adapters and estimates that need it so. */
+  public String promptText() {
+    var sb = new StringBuilder();
+    for (ChatMessage m : messages) {
+      if (sb.length() > 0) sb.append('\n');
+      sb.append(m.content());
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,22 @@
+package dev.orrery.core.run;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** Settings of the Run entity, read once from {@code orrery.run}. */
+public record RunSettings(int snapshotEvery, Duration idleTimeout, Duration askTimeout) {
+  public RunSettings {
+    if (snapshotEvery <= 0) throw new IllegalArgumentException("snapshot-every must be > 0, was " + snapshotEvery);
+    if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+      throw new IllegalArgumentException("idle-timeout must be > 0, was " + idleTimeout);
+    }
+    if (askTimeout.isNegative() || askTimeout.isZero()) {
+      throw new IllegalArgumentException("ask-timeout must be > 0, was " + askTimeout);
+    }
+  }
+
+  public static RunSettings fromConfig(Config config) {
+    Config c = config.getConfig("orrery.run");
+    return new RunSettings(c.getInt("snapshot-every"), c.getDuration("idle-timeout"), c.getDuration("ask-timeout"));
+  }
+}

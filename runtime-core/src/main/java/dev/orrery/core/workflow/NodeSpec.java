@@ -1,0 +1,85 @@
+package dev.orrery.core.workflow;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * One node of a workflow, as written. Which fields matter depends on {@code type}: an {@code llm} node
+ * renders {@code prompt} (and {@code system}) and calls a model; a {@code map} node evaluates
+ * {@code over} to a list and runs its per-item {@code node} once per item. Any node may have
+ * {@code depends_on} and a {@code when} condition. {@link CompiledWorkflow#compile} checks the fields.
+ *
+ * @param dependsOn explicit dependencies; nodes referenced by templates, {@code when} or {@code over}
+ *     are dependencies too (see {@link CompiledWorkflow#dependencies})
+ * @param timeoutMs this node's step deadline, or null for the policy's {@code step_timeout_ms}
+ * @param retry this node's retries, or null for the policy's
+ * @param maxParallel a map node's concurrency over its items, or null for the policy's
+ * @param node a map node's per-item template (an {@code llm} node; its id may be absent)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record NodeSpec(
+    @JsonProperty("id") String id,
+    @JsonProperty("type") String type,
+    @JsonProperty("depends_on") List<String> dependsOn,
+    @JsonProperty("when") String when,
+    @JsonProperty("prompt") String prompt,
+    @JsonProperty("system") String system,
+    @JsonProperty("route") String route,
+    @JsonProperty("model") String model,
+    @JsonProperty("max_tokens") Integer maxTokens,
+    @JsonProperty("temperature") Double temperature,
+    @JsonProperty("output_schema") JsonNode outputSchema,
+    @JsonProperty("timeout_ms") Long timeoutMs,
+    @JsonProperty("retry") RetryPolicy retry,
+    @JsonProperty("over") String over,
+    @JsonProperty("max_parallel") Integer maxParallel,
+    @JsonProperty("node") NodeSpec node) {
+
+  public static final String LLM = "llm";
+  public static final String MAP = "map";
+  /** The kinds this version runs. */
+  public static final List<String> KINDS = List.of(LLM, MAP);
+  /** Kinds of the design that a later version brings; named so the error can say so. */
+  public static final List<String> LATER_KINDS = List.of("agent", "tool", "approval");
+
+  public NodeSpec {
+    if (dependsOn == null) {
+      dependsOn = List.of();
+    } else {
+      var copy = new ArrayList<>(dependsOn);
+      if (copy.contains(null)) throw new IllegalArgumentException("depends_on must not contain an empty entry");
+      dependsOn = Collections.unmodifiableList(copy);
+    }
+    // JsonNode is mutable; a copy keeps a shared spec from changing under a compiled workflow.
+    if (outputSchema != null) outputSchema = outputSchema.deepCopy();
+  }
+
+  /** An {@code llm} node with just an id and a prompt. */
+  public static NodeSpec llm(String id, String prompt) {
+    return new NodeSpec(id, LLM, null, null, prompt, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  public NodeSpec withId(String newId) {
+    return new NodeSpec(newId, type, dependsOn, when, prompt, system, route, model, maxTokens, temperature,
+        outputSchema, timeoutMs, retry, over, maxParallel, node);
+  }
+
+  public NodeSpec withDependsOn(List<String> newDependsOn) {
+    return new NodeSpec(id, type, newDependsOn, when, prompt, system, route, model, maxTokens, temperature,
+        outputSchema, timeoutMs, retry, over, maxParallel, node);
+  }
+
+  public NodeSpec withWhen(String newWhen) {
+    return new NodeSpec(id, type, dependsOn, newWhen, prompt, system, route, model, maxTokens, temperature,
+        outputSchema, timeoutMs, retry, over, maxParallel, node);
+  }
+
+  NodeSpec withTimeoutAndRetry(Long newTimeoutMs, RetryPolicy newRetry) {
+    return new NodeSpec(id, type, dependsOn, when, prompt, system, route, model, maxTokens, temperature,
+        outputSchema, newTimeoutMs, newRetry, over, maxParallel, node);
+  }
+}
