@@ -52,10 +52,14 @@ start_stack() { # upstream latency in ms
   UPSTREAM_PORT=$(sed -n 's/^UPSTREAM \([0-9]*\).*/\1/p' "$up_log")
   export UPSTREAM_V1="http://127.0.0.1:$UPSTREAM_PORT/v1"
   ORRERY_PORT=$(free_port)
-  OPENAI_API_KEY=bench OPENAI_BASE_URL="$UPSTREAM_V1" java $JAVA_OPTS -jar cluster-config/target/orrery.jar serve \
+  # The per-key request limit (100/min by default) would be the only thing measured: lift it.
+  OPENAI_API_KEY=bench OPENAI_BASE_URL="$UPSTREAM_V1" ORRERY_RATE_LIMIT_PER_MINUTE=1000000000 \
+    java $JAVA_OPTS -jar cluster-config/target/orrery.jar serve \
     --http-port "$ORRERY_PORT" --cluster-port "$(free_port)" --data-dir "$WORK/data-$1" >"$node_log" 2>&1 &
   PIDS+=($!)
   wait_for "$node_log" "Orrery is up" 120
+  # Gateway calls carry the demo tenant's key (printed once at first start), and reserve from its budget.
+  export ORRERY_KEY=$(sed -n 's/^Admin key of tenant demo (shown once, keep it): //p' "$node_log")
   if [ "$HAVE_PORTKEY" = 1 ]; then
     PORTKEY_PORT=$(free_port)
     (cd "$WORK/portkey" && NODE_ENV=production exec node --require ./loopback.cjs \

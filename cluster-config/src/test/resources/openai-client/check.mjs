@@ -1,8 +1,9 @@
 // Drives an Orrery node with the official OpenAI client, as a user of the SDK would.
-// Usage: node check.mjs <base-url ending in /v1>. Prints what it saw; exits non-zero on any mismatch.
+// Usage: node check.mjs <base-url ending in /v1> <an Orrery API key>. Prints what it saw; exits non-zero
+// on any mismatch.
 import OpenAI from "openai";
 
-const client = new OpenAI({ baseURL: process.argv[2], apiKey: "unused-until-auth" });
+const client = new OpenAI({ baseURL: process.argv[2], apiKey: process.argv[3] });
 const fail = (msg) => { console.error("FAIL " + msg); process.exit(1); };
 
 const models = await client.models.list();
@@ -40,5 +41,14 @@ try {
 } catch (e) {
   if (!(e instanceof OpenAI.NotFoundError)) fail("unknown model raised " + e);
   console.log("error ok: " + e.status + " " + e.code);
+}
+
+const stranger = new OpenAI({ baseURL: process.argv[2], apiKey: "not-a-key", maxRetries: 0 });
+try {
+  await stranger.models.list();
+  fail("a wrong API key was accepted");
+} catch (e) {
+  if (!(e instanceof OpenAI.AuthenticationError)) fail("a wrong API key raised " + e);
+  console.log("auth ok: " + e.status + " " + e.code);
 }
 console.log("ALL OK");

@@ -34,6 +34,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * independent and run side by side.
  */
 public final class RunThroughputBench {
+  /** The tenant a first start creates: every LLM call reserves from its (unlimited) budget, as a user's would. */
+  private static final String TENANT = "demo";
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = new java.util.HashMap<>();
@@ -130,7 +132,7 @@ public final class RunThroughputBench {
   private static void submit(ClusterSharding sharding, WorkflowSpec spec, Map<String, Long> startedAt) {
     String runId = RunIds.newRunId();
     startedAt.put(runId, System.nanoTime());
-    sharding.entityRefFor(RunEntity.KEY, RunIds.entityId("bench", runId))
+    sharding.entityRefFor(RunEntity.KEY, RunIds.entityId(TENANT, runId))
         .<RunEntity.Started>askWithStatus(
             replyTo -> new RunEntity.Start(spec, Map.of("topic", "orbits"), null, "bench", replyTo),
             Duration.ofSeconds(60))

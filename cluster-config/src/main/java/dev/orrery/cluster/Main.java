@@ -84,6 +84,12 @@ public final class Main implements Runnable {
       if (simSeed != null) overrides.put("orrery.llm.simulated.seed", simSeed);
 
       OrreryNode node = OrreryNode.start(new OrreryNode.Options(database, OrreryNode.overrides(overrides)));
+      for (var key : node.mintedKeys()) {
+        // Shown this once: only the key's hash is kept.
+        System.out.println(key.tenantId().equals("platform")
+            ? "Platform admin key (shown once, keep it; or set ORRERY_ADMIN_KEY): " + key.key()
+            : "Admin key of tenant " + key.tenantId() + " (shown once, keep it): " + key.key());
+      }
       System.out.println("Orrery is up: " + node.baseUrl() + "  (database: " + node.databaseDescription() + ")");
       System.out.println("LLM providers from " + node.llm().catalog().source());
       System.out.println("Try: curl -s " + node.baseUrl() + "/health");

@@ -13,11 +13,27 @@ import dev.orrery.core.run.RunListener;
 import dev.orrery.core.run.RunSettings;
 import dev.orrery.core.run.WorkflowCache;
 import dev.orrery.core.workflow.WorkflowCatalog;
+import dev.orrery.core.port.LlmPort;
+import dev.orrery.edge.AuthRoutes;
+import dev.orrery.edge.BudgetRoutes;
 import dev.orrery.edge.EdgeSettings;
 import dev.orrery.edge.HttpEdge;
+import dev.orrery.edge.JsonRoutes;
 import dev.orrery.edge.RunRoutes;
+import dev.orrery.edge.TenantRoutes;
+import dev.orrery.edge.auth.ApiKeys;
+import dev.orrery.edge.auth.AuthDirectives;
+import dev.orrery.edge.auth.AuthSettings;
+import dev.orrery.edge.auth.Authenticator;
+import dev.orrery.edge.auth.JwtService;
+import dev.orrery.edge.auth.KeyRateLimiter;
 import dev.orrery.edge.gateway.ChatCompletionsRoutes;
 import dev.orrery.edge.gateway.GatewayModel;
+import dev.orrery.ledger.budget.BudgetLedger;
+import dev.orrery.ledger.budget.BudgetedLlmPort;
+import dev.orrery.ledger.budget.LedgerSettings;
+import dev.orrery.ledger.tenant.ActiveRuns;
+import dev.orrery.ledger.tenant.Tenants;
 import dev.orrery.router.provider.AnthropicAdapter;
 import dev.orrery.router.provider.OpenAiAdapter;
 import dev.orrery.router.provider.ProviderAdapter;
@@ -25,6 +41,7 @@ import dev.orrery.router.route.LlmRouter;
 import dev.orrery.router.route.ProviderSettings;
 import dev.orrery.router.sim.SimulatedAdapter;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,12 +90,15 @@ public final class OrreryNode {
   private final ServerBinding binding;
   private final LlmRouter llm;
   private final String databaseDescription;
+  private final List<Bootstrap.MintedKey> mintedKeys;
 
-  private OrreryNode(ActorSystem<Void> system, ServerBinding binding, LlmRouter llm, String databaseDescription) {
+  private OrreryNode(ActorSystem<Void> system, ServerBinding binding, LlmRouter llm, String databaseDescription,
+      List<Bootstrap.MintedKey> mintedKeys) {
     this.system = system;
     this.binding = binding;
     this.llm = llm;
     this.databaseDescription = databaseDescription;
+    this.mintedKeys = mintedKeys;
   }
 
   public static OrreryNode start(Options options) throws Exception {
@@ -130,19 +150,39 @@ public final class OrreryNode {
       llm.stop();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
+    Clock clock = Clock.systemUTC();
+    EdgeSettings edge = EdgeSettings.fromConfig(config);
+    // Every LLM call, a run's step or the gateway's, reserves from its tenant's budgets first.
+    BudgetLedger ledger = BudgetLedger.start(system, LedgerSettings.fromConfig(config), clock);
+    LlmPort budgeted = new BudgetedLlmPort(llm, ledger, system.executionContext());
+    Tenants tenants = new Tenants(system, edge.askTimeout());
     RunSettings runSettings = RunSettings.fromConfig(config);
     WorkflowCache workflows = new WorkflowCache(1024);
-    RunEntity.init(system, new RunEntity.Setup(llm, Clock.systemUTC(), runSettings, workflows, options.listener()));
+    RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
+        options.listener().andThen(new ActiveRuns(tenants))));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
-    EdgeSettings edge = EdgeSettings.fromConfig(config);
-    var runs = new RunRoutes(system, edge, new WorkflowCatalog(), workflows,
-        new RunJournal(system, config.getString("orrery.read-journal-plugin")), json);
     try {
-      var gateway = new ChatCompletionsRoutes(system, llm, () -> gatewayModels(llm), llm::routeNames, json, edge);
-      ServerBinding binding = HttpEdge.bind(system, edge, HttpEdge.routes(json, runs, gateway))
+      AuthSettings authSettings = AuthSettings.fromConfig(config);
+      JwtService jwt = new JwtService(authSettings, clock);
+      String adminKey = config.getString("orrery.auth.admin-key");
+      var authenticator = new Authenticator(system, jwt,
+          adminKey.isBlank() ? Optional.empty() : Optional.of(ApiKeys.sha256Hex(adminKey)), edge.askTimeout());
+      var auth = new AuthDirectives(authenticator, KeyRateLimiter.perMinute(authSettings, clock));
+      var jsonRoutes = new JsonRoutes(json, edge.maxBodyBytes());
+      var api = new HttpEdge.Api(
+          new RunRoutes(system, edge, new WorkflowCatalog(), workflows,
+              new RunJournal(system, config.getString("orrery.read-journal-plugin")), json, auth, tenants),
+          new TenantRoutes(tenants, auth, jsonRoutes),
+          new BudgetRoutes(tenants, auth, jsonRoutes),
+          new AuthRoutes(authenticator, jwt, jsonRoutes));
+      var gateway = new ChatCompletionsRoutes(system, budgeted, () -> gatewayModels(llm), llm::routeNames, json, edge,
+          auth);
+      List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),
+          !adminKey.isBlank(), Duration.ofSeconds(30));
+      ServerBinding binding = HttpEdge.bind(system, edge, HttpEdge.routes(json, api, gateway))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
-      return new OrreryNode(system, binding, llm, databaseDescription);
+      return new OrreryNode(system, binding, llm, databaseDescription, minted);
     } catch (Exception e) {
       system.terminate();
       throw e;
@@ -193,6 +233,11 @@ public final class OrreryNode {
 
   public String databaseDescription() {
     return databaseDescription;
+  }
+
+  /** The admin keys this start minted (first start on an empty database only): shown once, never stored. */
+  public List<Bootstrap.MintedKey> mintedKeys() {
+    return mintedKeys;
   }
 
   /** Coordinated shutdown: stop accepting, drain, hand off, persist, stop the embedded database. */

@@ -4,8 +4,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /** Settings of the HTTP edge, read once from {@code orrery.http}. */
-public record EdgeSettings(
-    String host, int port, long maxBodyBytes, Duration askTimeout, String defaultTenant, Duration drainTimeout) {
+public record EdgeSettings(String host, int port, long maxBodyBytes, Duration askTimeout, Duration drainTimeout) {
 
   public EdgeSettings {
     if (host == null || host.isBlank()) throw new IllegalArgumentException("host must not be blank");
@@ -14,14 +13,11 @@ public record EdgeSettings(
     if (askTimeout.isNegative() || askTimeout.isZero()) {
       throw new IllegalArgumentException("ask-timeout must be > 0, was " + askTimeout);
     }
-    if (defaultTenant == null || defaultTenant.isBlank()) {
-      throw new IllegalArgumentException("default-tenant must not be blank");
-    }
   }
 
   public static EdgeSettings fromConfig(Config config) {
     Config c = config.getConfig("orrery.http");
     return new EdgeSettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-size"),
-        config.getDuration("orrery.run.ask-timeout"), c.getString("default-tenant"), c.getDuration("drain-timeout"));
+        config.getDuration("orrery.run.ask-timeout"), c.getDuration("drain-timeout"));
   }
 }

@@ -68,6 +68,8 @@ public final class ErrorEnvelope {
     error.put("code", code.name());
     error.put("message", message);
     error.put("details", details == null ? Map.of() : details);
+    Object retryAfter = details instanceof Map<?, ?> m && m.get("retry_after") != null ? m.get("retry_after") : 1;
+    if (code == ErrorCode.RATE_LIMIT_EXCEEDED) error.put("retry_after", retryAfter);
     byte[] body;
     try {
       body = json.writeValueAsBytes(Map.of("error", error));
@@ -76,7 +78,8 @@ public final class ErrorEnvelope {
     }
     HttpResponse response = HttpResponse.create().withStatus(statusOf(code))
         .withEntity(ContentTypes.APPLICATION_JSON, body);
-    return code == ErrorCode.RATE_LIMIT_EXCEEDED ? response.addHeader(RawHeader.create("Retry-After", "1")) : response;
+    if (code != ErrorCode.RATE_LIMIT_EXCEEDED) return response;
+    return response.addHeader(RawHeader.create("Retry-After", retryAfter.toString()));
   }
 
   public HttpResponse response(ApiError e) {

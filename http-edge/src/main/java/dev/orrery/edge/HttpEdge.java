@@ -26,12 +26,16 @@ import org.apache.pekko.http.javadsl.server.Route;
 public final class HttpEdge {
   private HttpEdge() {}
 
-  public static Route routes(ObjectMapper json, RunRoutes runs, ChatCompletionsRoutes gateway) {
+  /** The resources under {@code /api/v1}, each guarding its own routes. */
+  public record Api(RunRoutes runs, TenantRoutes tenants, BudgetRoutes budgets, AuthRoutes auth) {}
+
+  public static Route routes(ObjectMapper json, Api api, ChatCompletionsRoutes gateway) {
     ErrorEnvelope errors = new ErrorEnvelope(json);
     return handleExceptions(errors.exceptionHandler(), () -> handleRejections(errors.rejectionHandler(), () -> concat(
         path("health", () -> get(() -> complete(HttpResponse.create()
             .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))),
-        pathPrefix("api", () -> pathPrefix("v1", runs::route)),
+        pathPrefix("api", () -> pathPrefix("v1", () -> concat(api.runs().route(), api.tenants().route(),
+            api.budgets().route(), api.auth().route()))),
         gateway.route())));
   }
 

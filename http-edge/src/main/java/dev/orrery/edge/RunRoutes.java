@@ -11,9 +11,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
-import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.orrery.core.ErrorCode;
@@ -24,6 +22,10 @@ import dev.orrery.core.run.RunView;
 import dev.orrery.core.run.WorkflowCache;
 import dev.orrery.core.workflow.WorkflowCatalog;
 import dev.orrery.core.workflow.WorkflowException;
+import dev.orrery.edge.auth.AuthDirectives;
+import dev.orrery.edge.auth.Principal;
+import dev.orrery.ledger.tenant.Role;
+import dev.orrery.ledger.tenant.Tenants;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -31,7 +33,6 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
@@ -39,11 +40,11 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
- * {@code /api/v1/runs}: submit a run, read it, read its journal, cancel it. Every request belongs to the
- * edge's default tenant until authentication lands.
+ * {@code /api/v1/runs}: submit a run, read it, read its journal, cancel it. Every run belongs to the
+ * caller's tenant: its entity is {@code run|<tenant>|<run>}, so another tenant's run id finds nothing and
+ * answers 404, exactly like an unknown one. A submit counts against the tenant's limit on active runs.
  */
 public final class RunRoutes {
   private final ClusterSharding sharding;
@@ -53,39 +54,49 @@ public final class RunRoutes {
   private final RunJournal journal;
   private final ObjectMapper json;
   private final ErrorEnvelope errors;
+  private final JsonRoutes routes;
+  private final AuthDirectives auth;
+  private final Tenants tenants;
 
   public RunRoutes(ActorSystem<?> system, EdgeSettings settings, WorkflowCatalog catalog, WorkflowCache workflows,
-      RunJournal journal, ObjectMapper json) {
+      RunJournal journal, ObjectMapper json, AuthDirectives auth, Tenants tenants) {
     this.sharding = ClusterSharding.get(system);
+    this.auth = auth;
+    this.tenants = tenants;
     this.settings = settings;
     this.catalog = catalog;
     this.workflows = workflows;
     this.journal = journal;
     this.json = json;
     this.errors = new ErrorEnvelope(json);
+    this.routes = new JsonRoutes(json, settings.maxBodyBytes());
   }
 
   public Route route() {
+    AuthDirectives.Refusals refusals = errors::response;
     return pathPrefix("runs", () -> concat(
-        pathEndOrSingleSlash(() -> post(this::submit)),
+        pathEndOrSingleSlash(() -> post(() -> auth.authenticated(Role.DEVELOPER, refusals, this::submit))),
         pathPrefix(PathMatchers.segment(), runId -> concat(
-            pathEndOrSingleSlash(() -> get(() -> completeWithFuture(read(runId)))),
-            path("journal", () -> get(() -> parameterOptional("from_seq",
-                fromSeq -> completeWithFuture(journal(runId, fromSeq))))),
-            path("cancel", () -> post(() -> withBody(body -> completeWithFuture(cancel(runId, body)))))))));
+            pathEndOrSingleSlash(() -> get(() -> auth.authenticated(Role.VIEWER, refusals,
+                caller -> completeWithFuture(read(caller.tenantId(), runId))))),
+            path("journal", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
+                caller -> parameterOptional("from_seq",
+                    fromSeq -> completeWithFuture(journal(caller.tenantId(), runId, fromSeq)))))),
+            path("cancel", () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
+                caller -> withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body))))))))));
   }
 
-  private Route submit() {
+  private Route submit(Principal caller) {
     return optionalHeaderValueByName("Idempotency-Key", key -> extractRequest(request ->
-        withBody(body -> completeWithFuture(start(request, body, key)))));
+        withBody(body -> completeWithFuture(start(caller.tenantId(), request, body, key)))));
   }
 
-  /** The body as text, refused with 413 above the configured size. */
   private Route withBody(java.util.function.Function<String, Route> inner) {
-    return withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(), inner));
+    return routes.withBody(inner);
   }
 
-  private CompletionStage<HttpResponse> start(HttpRequest request, String body, Optional<String> idempotencyKey) {
+  private CompletionStage<HttpResponse> start(String tenant, HttpRequest request, String body,
+      Optional<String> idempotencyKey) {
     return guarded(() -> {
       if (idempotencyKey.isPresent() && (idempotencyKey.get().isBlank() || idempotencyKey.get().length() > 255)) {
         throw new ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1..255 characters");
@@ -98,46 +109,50 @@ public final class RunRoutes {
       } catch (WorkflowException e) {
         throw SubmitRequest.invalidWorkflow(e);
       }
-      String tenant = settings.defaultTenant();
       String runId = idempotencyKey.map(k -> RunIds.fromIdempotencyKey(tenant, k)).orElseGet(RunIds::newRunId);
       String digest = submit.digest(json);
-      return run(tenant, runId)
+      // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
+      // or that had already ended (a repeated key), gives its slot back.
+      return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
           .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
               idempotencyKey.orElse(null), digest, replyTo), settings.askTimeout())
+          .whenComplete((started, failure) -> {
+            if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
+          })
           .thenApply(started -> ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
-              .addHeader(Location.create("/api/v1/runs/" + runId)));
+              .addHeader(Location.create("/api/v1/runs/" + runId))));
     });
   }
 
-  private CompletionStage<HttpResponse> read(String runId) {
-    return guarded(() -> run(settings.defaultTenant(), known(runId))
+  private CompletionStage<HttpResponse> read(String tenant, String runId) {
+    return guarded(() -> run(tenant, known(runId))
         .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
         .thenApply(view -> ok(StatusCodes.OK, view)));
   }
 
-  private CompletionStage<HttpResponse> journal(String runId, Optional<String> fromSeq) {
+  private CompletionStage<HttpResponse> journal(String tenant, String runId, Optional<String> fromSeq) {
     return guarded(() -> {
       long from = fromSeq.map(RunRoutes::seqOf).orElse(1L);
-      return journal.read(settings.defaultTenant(), known(runId), from).thenCompose(events -> {
+      return journal.read(tenant, known(runId), from).thenCompose(events -> {
         HttpResponse found = ok(StatusCodes.OK, Map.of("run_id", runId, "events", events));
         if (!events.isEmpty()) return CompletableFuture.completedFuture(found);
         // Nothing at or after from_seq: an existing run answers an empty page, an unknown one 404.
-        return run(settings.defaultTenant(), runId)
+        return run(tenant, runId)
             .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
             .thenApply(view -> found);
       });
     });
   }
 
-  private CompletionStage<HttpResponse> cancel(String runId, String body) {
+  private CompletionStage<HttpResponse> cancel(String tenant, String runId, String body) {
     return guarded(() -> {
       String reason = "cancelled over the API";
       if (!body.isBlank()) {
-        JsonNode tree = readJson(body);
+        JsonNode tree = routes.readObject(body);
         if (tree.hasNonNull("reason")) reason = tree.get("reason").asText();
       }
       String why = reason;
-      return run(settings.defaultTenant(), known(runId))
+      return run(tenant, known(runId))
           .<RunView>askWithStatus(replyTo -> new RunEntity.Cancel(why, replyTo), settings.askTimeout())
           .thenApply(view -> ok(StatusCodes.OK, view));
     });
@@ -163,30 +178,11 @@ public final class RunRoutes {
     throw new ApiError(ErrorCode.INVALID_REQUEST, "from_seq must be a positive integer, was '" + text + "'");
   }
 
-  private JsonNode readJson(String body) {
-    try {
-      return json.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw new ApiError(ErrorCode.INVALID_REQUEST, "request body is not valid JSON: " + e.getOriginalMessage());
-    }
-  }
-
   private HttpResponse ok(StatusCode status, Object body) {
-    try {
-      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, json.writeValueAsBytes(body));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("a response body is always serializable", e);
-    }
+    return routes.ok(status, body);
   }
 
-  /** Runs a handler so that what it throws, and what its future fails with, ends in the envelope. */
   private CompletionStage<HttpResponse> guarded(java.util.function.Supplier<CompletionStage<HttpResponse>> handler) {
-    CompletionStage<HttpResponse> response;
-    try {
-      response = handler.get();
-    } catch (RuntimeException e) {
-      response = CompletableFuture.failedFuture(e);
-    }
-    return response.exceptionally(errors::fromThrowable);
+    return routes.guarded(handler);
   }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The official OpenAI SDK for Node.js (npm {@code openai}, pinned in test resources) against a real node:
- * a completion, a stream and an error. Runs where {@code node} and {@code npm} are installed (CI machines
+ * a completion, a stream, an error, and a wrong API key refused as the SDK expects. Runs where {@code node} and {@code npm} are installed (CI machines
  * have them) and is skipped, visibly, elsewhere.
  */
 @ExtendWith(SharedPostgres.class)
@@ -39,7 +39,7 @@ class OfficialOpenAiClientTest {
     assertEquals(0, install.exit, "npm install: " + install.output);
 
     try (TestNode node = TestNode.start(db, Map.of())) {
-      Result check = run(dir, 120, "node", "check.mjs", node.node().baseUrl() + "/v1");
+      Result check = run(dir, 120, "node", "check.mjs", node.node().baseUrl() + "/v1", node.api().bearer());
       assertEquals(0, check.exit, check.output);
       assertTrue(check.output.contains("ALL OK"), check.output);
     }

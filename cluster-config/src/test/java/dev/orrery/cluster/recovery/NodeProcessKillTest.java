@@ -50,9 +50,10 @@ class NodeProcessKillTest {
     int httpPort = freePort();
     int clusterPort = freePort();
     NodeProcess first = NodeProcess.start(dataDir, httpPort, clusterPort);
+    String demoKey = first.seen("Admin key of tenant demo (shown once, keep it): ");
     String runId;
     try {
-      var api = new ApiClient("http://127.0.0.1:" + httpPort);
+      var api = new ApiClient("http://127.0.0.1:" + httpPort, demoKey);
       ApiClient.Response submitted = api.postJson("/api/v1/runs", RunRecoveryTest.workflow());
       assertEquals(201, submitted.status(), submitted.body().toString());
       runId = submitted.body().get("run_id").asText();
@@ -67,7 +68,8 @@ class NodeProcessKillTest {
     NodeProcess second = NodeProcess.start(dataDir, httpPort, clusterPort);
     try {
       assertFalse(ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false), "the orphan was stopped");
-      var api = new ApiClient("http://127.0.0.1:" + httpPort);
+      assertEquals(null, second.seenOrNull("Admin key of tenant demo"), "a restart mints no key");
+      var api = new ApiClient("http://127.0.0.1:" + httpPort, demoKey);
       // Nobody asks for the run: the node restarts runs in flight by itself.
       JsonNode events = awaitJournal(api, runId, e -> JournalAssertions.count(e, "RunCompleted") == 1,
           Duration.ofSeconds(60));
@@ -112,6 +114,7 @@ class NodeProcessKillTest {
   static final class NodeProcess {
     private final Process process;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    private final List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private NodeProcess(Process process) {
       this.process = process;
@@ -147,6 +150,7 @@ class NodeProcessKillTest {
       long deadline = System.nanoTime() + max.toNanos();
       while (System.nanoTime() < deadline) {
         String line = lines.poll(200, TimeUnit.MILLISECONDS);
+        if (line != null) seen.add(line);
         if (line != null && line.contains(text)) return;
         if (line == null && !process.isAlive()) {
           throw new AssertionError("node exited with " + process.exitValue() + " before '" + text + "'");
@@ -154,6 +158,20 @@ class NodeProcessKillTest {
       }
       process.destroyForcibly();
       throw new AssertionError("node did not print '" + text + "' within " + max);
+    }
+
+    /** The rest of a line printed before the node was up that starts with {@code prefix}. */
+    String seen(String prefix) {
+      String rest = seenOrNull(prefix);
+      if (rest == null) throw new AssertionError("the node did not print '" + prefix + "': " + seen);
+      return rest;
+    }
+
+    String seenOrNull(String prefix) {
+      for (String line : seen) {
+        if (line.startsWith(prefix)) return line.substring(prefix.length()).strip();
+      }
+      return null;
     }
 
     void kill9() throws Exception {

@@ -11,7 +11,10 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 
-/** A real HTTP client on loopback, as a user's script would call the node. */
+/**
+ * A real HTTP client on loopback, as a user's script would call the node, presenting one credential
+ * ({@code Authorization: Bearer …}) on every request, or none.
+ */
 public final class ApiClient {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -25,15 +28,44 @@ public final class ApiClient {
     }
   }
 
-  private final String baseUrl;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  public ApiClient(String baseUrl) {
+  private final String baseUrl;
+  private final String bearer;
+
+  public ApiClient(String baseUrl, String bearer) {
     this.baseUrl = baseUrl;
+    this.bearer = bearer;
+  }
+
+  /** The same node with another credential (an API key or a token), or none for null. */
+  public ApiClient as(String otherBearer) {
+    return new ApiClient(baseUrl, otherBearer);
+  }
+
+  public String baseUrl() {
+    return baseUrl;
+  }
+
+  public String bearer() {
+    return bearer;
   }
 
   public Response get(String path) {
     return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET());
+  }
+
+  public Response delete(String path) {
+    return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).DELETE());
+  }
+
+  /** Any method, any headers: for walking every route. */
+  public Response request(String method, String path, String jsonBody, Map<String, String> headers) {
+    var builder = HttpRequest.newBuilder(URI.create(baseUrl + path)).method(method,
+        jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
+    if (jsonBody != null) builder.header("Content-Type", "application/json");
+    headers.forEach(builder::header);
+    return send(builder);
   }
 
   public Response post(String path, String body, String contentType, Map<String, String> headers) {
@@ -64,7 +96,8 @@ public final class ApiClient {
 
   private Response send(HttpRequest.Builder builder) {
     try {
-      HttpResponse<String> raw = http.send(builder.timeout(Duration.ofSeconds(30)).build(),
+      if (bearer != null) builder.header("Authorization", "Bearer " + bearer);
+      HttpResponse<String> raw = HTTP.send(builder.timeout(Duration.ofSeconds(30)).build(),
           HttpResponse.BodyHandlers.ofString());
       boolean isJson = raw.headers().firstValue("Content-Type").orElse("").startsWith("application/json");
       JsonNode body = raw.body().isEmpty() ? JSON.nullNode()

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -20,12 +21,17 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
  * the journal in the test class's own database on the shared embedded PostgreSQL.
  */
 public final class TestNode implements AutoCloseable {
+  /** The test databases' demo admin keys: minted by a class's first node, needed again by its restarts. */
+  private static final Map<String, String> DEMO_KEYS = new ConcurrentHashMap<>();
+  /** The platform admin key every test node is configured with. */
+  public static final String PLATFORM_KEY = "test-platform-admin-key";
+
   private final OrreryNode node;
   private final ApiClient api;
 
-  private TestNode(OrreryNode node) {
+  private TestNode(OrreryNode node, String demoKey) {
     this.node = node;
-    this.api = new ApiClient(node.baseUrl());
+    this.api = new ApiClient(node.baseUrl(), demoKey);
   }
 
   public static TestNode start(SharedPostgres.TestDatabase db, Map<String, ?> settings) throws Exception {
@@ -45,10 +51,38 @@ public final class TestNode implements AutoCloseable {
     overrides.put("pekko.remote.artery.canonical.port", 0);
     overrides.put("pekko.coordinated-shutdown.exit-jvm", "off");
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
+    overrides.put("orrery.auth.admin-key", PLATFORM_KEY);
+    // Tests drive the API far harder than a person: the per-key limit is tested on its own.
+    overrides.put("orrery.auth.rate-limit.requests-per-minute", 1_000_000);
     overrides.putAll(settings);
     Path dataDir = BuildDirectory.newTempDirectory("orrery-test-node");
     var database = new DatabaseSettings(db.jdbcUrl(), db.user(), db.password(), dataDir, 0);
-    return new TestNode(OrreryNode.start(new OrreryNode.Options(database, OrreryNode.overrides(overrides), listener, env)));
+    OrreryNode node = OrreryNode.start(new OrreryNode.Options(database, OrreryNode.overrides(overrides), listener, env));
+    node.mintedKeys().stream().filter(k -> k.tenantId().equals("demo"))
+        .forEach(k -> DEMO_KEYS.put(db.jdbcUrl(), k.key()));
+    return new TestNode(node, DEMO_KEYS.get(db.jdbcUrl()));
+  }
+
+  /** A client with the platform admin key. */
+  public ApiClient platformAdmin() {
+    return api.as(PLATFORM_KEY);
+  }
+
+  /**
+   * Creates a tenant through the API, as the platform admin, and returns a client with a new key of the
+   * given role of it.
+   */
+  public ApiClient newTenant(String tenantId, String role) {
+    ApiClient.Response created = platformAdmin().postJson("/api/v1/tenants", Map.of("tenant_id", tenantId));
+    assertTrue(created.status() == 201, () -> "tenant " + tenantId + ": " + created.status() + " " + created.body());
+    return api.as(newKey(platformAdmin(), tenantId, role));
+  }
+
+  /** A new key of a tenant, issued by {@code admin} (an admin of it, or the platform admin). */
+  public static String newKey(ApiClient admin, String tenantId, String role) {
+    ApiClient.Response key = admin.postJson("/api/v1/tenants/" + tenantId + "/keys", Map.of("role", role));
+    assertTrue(key.status() == 201, () -> "key of " + tenantId + ": " + key.status() + " " + key.body());
+    return key.body().get("key").asText();
   }
 
   public OrreryNode node() {

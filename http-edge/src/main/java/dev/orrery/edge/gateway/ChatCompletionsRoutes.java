@@ -25,6 +25,8 @@ import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.ToolCall;
 import dev.orrery.core.port.ToolSpec;
 import dev.orrery.edge.EdgeSettings;
+import dev.orrery.edge.auth.AuthDirectives;
+import dev.orrery.ledger.tenant.Role;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,10 +66,12 @@ public final class ChatCompletionsRoutes {
   private final Supplier<List<String>> routes;
   private final ObjectMapper json;
   private final EdgeSettings settings;
+  private final AuthDirectives auth;
 
   public ChatCompletionsRoutes(ActorSystem<?> system, LlmPort llm, Supplier<List<GatewayModel>> models,
-      Supplier<List<String>> routes, ObjectMapper json, EdgeSettings settings) {
+      Supplier<List<String>> routes, ObjectMapper json, EdgeSettings settings, AuthDirectives auth) {
     this.system = system;
+    this.auth = auth;
     this.llm = llm;
     this.models = models;
     this.routes = routes;
@@ -79,11 +83,15 @@ public final class ChatCompletionsRoutes {
     ExceptionHandler openAiErrors = ExceptionHandler.newBuilder()
         .match(OpenAiError.class, e -> complete(e.toResponse(json)))
         .build();
+    // The OpenAI SDKs send their API key as a bearer token: an Orrery key (or token) goes there.
+    AuthDirectives.Refusals refusals = (code, message, details) -> OpenAiError.fromCode(code.name(), message)
+        .toResponse(json);
     return pathPrefix("v1", () -> handleExceptions(openAiErrors, () -> concat(
-        path("models", () -> get(() -> complete(modelList()))),
-        path(segments("chat", "completions"), () -> post(() -> optionalHeaderValueByName("Idempotency-Key",
-            key -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
-                body -> completeWithFuture(chat(body, key))))))))));
+        path("models", () -> get(() -> auth.authenticated(Role.VIEWER, refusals, caller -> complete(modelList())))),
+        path(segments("chat", "completions"), () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
+            caller -> optionalHeaderValueByName("Idempotency-Key",
+                key -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
+                    body -> completeWithFuture(chat(caller.tenantId(), body, key)))))))))));
   }
 
   private static org.apache.pekko.http.javadsl.server.PathMatcher0 segments(String first, String second) {
@@ -105,10 +113,10 @@ public final class ChatCompletionsRoutes {
     return jsonResponse(list);
   }
 
-  private CompletionStage<HttpResponse> chat(String body, Optional<String> idempotencyKey) {
+  private CompletionStage<HttpResponse> chat(String tenantId, String body, Optional<String> idempotencyKey) {
     ChatRequest chat;
     try {
-      chat = parse(body, idempotencyKey);
+      chat = parse(tenantId, body, idempotencyKey);
     } catch (OpenAiError e) {
       return CompletableFuture.completedFuture(e.toResponse(json));
     }
@@ -117,7 +125,7 @@ public final class ChatCompletionsRoutes {
 
   private record ChatRequest(LlmRequest request, String model, boolean stream, boolean includeUsage) {}
 
-  private ChatRequest parse(String body, Optional<String> idempotencyKey) {
+  private ChatRequest parse(String tenantId, String body, Optional<String> idempotencyKey) {
     JsonNode tree;
     try {
       tree = json.readTree(body);
@@ -164,7 +172,7 @@ public final class ChatCompletionsRoutes {
     boolean stream = tree.path("stream").asBoolean(false);
     boolean includeUsage = tree.path("stream_options").path("include_usage").asBoolean(false);
     String key = idempotencyKey.map(k -> "gateway/" + k).orElse(null);
-    var request = new LlmRequest(key, settings.defaultTenant(), isRoute ? model : null, isRoute ? null : model, turns,
+    var request = new LlmRequest(key, tenantId, isRoute ? model : null, isRoute ? null : model, turns,
         maxTokens, temperature, schema, settings.askTimeout(), tools, null);
     return new ChatRequest(request, model, stream, includeUsage);
   }

@@ -33,6 +33,10 @@ final class OpenAiError extends RuntimeException {
   /** From a step-failure code of the port ({@code PROVIDER_UNAVAILABLE}, {@code TIMEOUT} …). */
   static OpenAiError fromCode(String orreryCode, String message) {
     switch (orreryCode == null ? "" : orreryCode) {
+      case "UNAUTHENTICATED":
+        return new OpenAiError(401, "invalid_request_error", "invalid_api_key", null, message);
+      case "FORBIDDEN":
+        return new OpenAiError(403, "permission_error", "forbidden", null, message);
       case "INVALID_REQUEST":
         return new OpenAiError(400, "invalid_request_error", "invalid_request", null, message);
       case "NOT_FOUND":

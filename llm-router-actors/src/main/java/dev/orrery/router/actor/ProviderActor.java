@@ -1,6 +1,7 @@
 package dev.orrery.router.actor;
 
 import dev.orrery.core.port.DeltaSink;
+import dev.orrery.core.port.TokenEstimate;
 import dev.orrery.router.provider.ProviderAdapter;
 import dev.orrery.router.provider.ProviderCall;
 import dev.orrery.router.provider.ProviderException;

@@ -2,10 +2,12 @@ package dev.orrery.router.route;
 
 import com.typesafe.config.Config;
 import dev.orrery.core.ErrorCode;
+import dev.orrery.core.port.CallEstimate;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.StepFailure;
+import dev.orrery.core.port.TokenEstimate;
 import dev.orrery.core.port.Usage;
 import dev.orrery.router.actor.ProviderActor;
 import dev.orrery.router.actor.ProviderStats;
@@ -157,6 +159,18 @@ public final class LlmRouter implements LlmPort {
       if (error == null) result.complete(value); else result.completeExceptionally(unwrap(error));
     });
     return result.copy();
+  }
+
+  /** Priced at the dearest candidate the route could pick: a budget must hold enough for any of them. */
+  @Override
+  public CallEstimate estimate(LlmRequest request) {
+    long cost = 0;
+    try {
+      for (Candidate c : router.candidates(request)) cost = Math.max(cost, (long) Math.ceil(c.estimatedCostMicros()));
+    } catch (StepFailure unroutable) {
+      // The call itself will be refused with this reason; its estimate need not repeat it.
+    }
+    return new CallEstimate(TokenEstimate.callTokens(request.messages(), request.maxTokens()), cost);
   }
 
   /** A call that throws instead of failing its future must still end every caller's wait. */

@@ -5,7 +5,7 @@ import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.router.actor.ProviderActor;
 import dev.orrery.router.actor.ProviderStats;
-import dev.orrery.router.actor.TokenEstimate;
+import dev.orrery.core.port.TokenEstimate;
 import dev.orrery.router.provider.ProviderCall;
 import dev.orrery.router.provider.ProviderException;
 import dev.orrery.router.provider.ProviderException.Kind;

@@ -9,4 +9,13 @@ import java.util.concurrent.CompletionStage;
  */
 public interface LlmPort {
   CompletionStage<LlmResult> complete(LlmRequest request);
+
+  /**
+   * The most a call can use before it is made: its prompt's estimated tokens plus {@code max_tokens},
+   * priced at the dearest model that may serve it. Budgets reserve this much; a port that cannot price
+   * a call answers a cost of zero.
+   */
+  default CallEstimate estimate(LlmRequest request) {
+    return new CallEstimate(TokenEstimate.callTokens(request.messages(), request.maxTokens()), 0);
+  }
 }

@@ -13,6 +13,8 @@ import java.util.List;
  * @param outputSchema a JSON Schema the answer must satisfy, or null for free text
  * @param tools tools the model may call (empty for none)
  * @param deltas where to stream the answer's text as it arrives, or null for a non-streaming call
+ * @param runId the run whose step makes the call, or null (the gateway): what its cost is attributed to
+ * @param nodeId the step's node (with its map item, as {@code node[3]}), or null
  */
 public record LlmRequest(
     String idempotencyKey,
@@ -25,7 +27,9 @@ public record LlmRequest(
     JsonNode outputSchema,
     Duration timeout,
     List<ToolSpec> tools,
-    DeltaSink deltas) {
+    DeltaSink deltas,
+    String runId,
+    String nodeId) {
 
   public LlmRequest {
     if (idempotencyKey != null && idempotencyKey.isBlank()) {
@@ -42,10 +46,18 @@ public record LlmRequest(
         null);
   }
 
+  /** A call that is not a run's step (the gateway's). */
+  public LlmRequest(String idempotencyKey, String tenantId, String route, String model, List<ChatMessage> messages,
+      int maxTokens, Double temperature, JsonNode outputSchema, Duration timeout, List<ToolSpec> tools,
+      DeltaSink deltas) {
+    this(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema, timeout, tools,
+        deltas, null, null);
+  }
+
   /** The same request with another deadline (a caller retrying within what is left of its own). */
   public LlmRequest withTimeout(Duration remaining) {
     return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
-        remaining, tools, deltas);
+        remaining, tools, deltas, runId, nodeId);
   }
 
   public boolean streaming() {

@@ -12,6 +12,7 @@ import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.Usage;
+import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.MapExpanded;
 import dev.orrery.core.run.RunEvent.NodeFailed;
 import dev.orrery.core.run.RunEvent.NodeSkipped;
@@ -28,6 +29,7 @@ import dev.orrery.core.workflow.EvalContext;
 import dev.orrery.core.workflow.NodeResult;
 import dev.orrery.core.workflow.NodeSpec;
 import dev.orrery.core.workflow.Problem;
+import dev.orrery.core.workflow.Policy;
 import dev.orrery.core.workflow.RetryPolicy;
 import dev.orrery.core.workflow.WorkflowException;
 import dev.orrery.core.workflow.WorkflowSpec;
@@ -75,6 +77,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   /** Timer keys; node ids are free text, so retry timers get a prefix no run-level timer uses. */
   private static final String DEADLINE_TIMER = "run:deadline";
   private static final String RETRY_TIMER = "retry:";
+  private static final String BUDGET_TIMER = "budget:";
+  private static final String BUDGET_EXCEEDED = ErrorCode.BUDGET_EXCEEDED.name();
 
   /** What a run needs from its node: the LLM port, the clock, settings, the shared workflow cache, a listener. */
   public record Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener) {
@@ -154,6 +158,10 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   public record RetryDue(@JsonProperty("step") String stepKey, @JsonProperty("attempt") int attempt)
       implements Command {}
 
+  /** A step waiting for budget may try again. */
+  public record BudgetRetryDue(@JsonProperty("step") String stepKey, @JsonProperty("attempt") int attempt)
+      implements Command {}
+
   /** The run's own {@code timeout_ms} has passed. */
   public enum DeadlinePassed implements Command { INSTANCE }
 
@@ -186,6 +194,11 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
    * hides the entity from the persistence testkit. Side-effect bookkeeping only, never state.
    */
   private final Map<String, Cancellable> timers = new HashMap<>();
+  /**
+   * The run's own token budget, reserved like a tenant's: each step out holds its call's estimate here
+   * until it reports. Not state: a recovered run re-dispatches its steps, which reserve again.
+   */
+  private final Map<String, Long> heldTokens = new HashMap<>();
 
   private RunEntity(String entityId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard,
       ActorContext<Command> ctx) {
@@ -222,6 +235,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     builder.onCommand(Cancel.class, this::onCancel);
     builder.onCommand(StepDone.class, this::onStepDone);
     builder.onCommand(RetryDue.class, this::onRetryDue);
+    builder.onCommand(BudgetRetryDue.class, this::onBudgetRetryDue);
     builder.onCommand(DeadlinePassed.class, this::onDeadline);
     builder.onCommand(Idle.class, this::onIdle);
     builder.onCommand(Passivate.class, (s, c) -> Effect().stop().thenNoReply());
@@ -296,11 +310,13 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   private ReplyEffect<RunEvent, RunState> onStepDone(RunState s, StepDone c) {
     StepState step = s.isFinished() ? null : s.step(StepState.key(c.nodeId(), c.item()));
-    if (step == null || step.status() != StepStatus.SCHEDULED || step.attempt() != c.attempt()) {
+    boolean waitingForBudget = step != null && step.status() == StepStatus.BUDGET_WAIT;
+    if (step == null || (step.status() != StepStatus.SCHEDULED && !waitingForBudget) || step.attempt() != c.attempt()) {
       // A report for an attempt the run no longer waits for: a late answer after a timeout, or after
       // the run ended. Persisting it would record a result twice.
       return Effect().noReply();
     }
+    heldTokens.remove(step.key());
     Instant now = setup.clock().instant();
     CompiledWorkflow wf;
     try {
@@ -313,6 +329,16 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     }
     StepOutcome o = c.outcome();
     List<RunEvent> events = new ArrayList<>();
+    boolean pause = Policy.ON_BUDGET_PAUSE.equals(s.spec().policy().onBudgetExhausted());
+    if (!o.succeeded() && pause && BUDGET_EXCEEDED.equals(o.error().code())) {
+      // Still no budget: the same attempt tries again later. Only the first refusal is journaled.
+      if (waitingForBudget) {
+        startBudgetTimer(step);
+        return Effect().noReply();
+      }
+      events.add(new BudgetExhausted(c.nodeId(), c.item(), c.attempt(), o.error(), now));
+      return persist(events).thenRun(next -> startBudgetTimer(next.step(step.key()))).thenNoReply();
+    }
     if (o.succeeded()) {
       var succeeded = new StepSucceeded(c.nodeId(), c.item(), c.attempt(), o.output(), o.usage(), o.provider(),
           o.model(), o.tried(), now);
@@ -341,6 +367,15 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     }
     List<RunEvent> events = List.of(new StepScheduled(step.nodeId(), step.item(), c.attempt(), setup.clock().instant()));
     return persist(events).thenRun(next -> dispatch(next, events)).thenNoReply();
+  }
+
+  private ReplyEffect<RunEvent, RunState> onBudgetRetryDue(RunState s, BudgetRetryDue c) {
+    StepState step = s.isFinished() ? null : s.step(c.stepKey());
+    if (step != null && step.status() == StepStatus.BUDGET_WAIT && step.attempt() == c.attempt()) {
+      // Tried without a journal entry: success or another failure is journaled when the step reports.
+      startStep(s, setup.workflows().compile(s.spec()), step);
+    }
+    return Effect().noReply();
   }
 
   private ReplyEffect<RunEvent, RunState> onDeadline(RunState s, DeadlinePassed c) {
@@ -559,7 +594,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
         : text -> listener.onDelta(tenantId, runId, step.nodeId(), step.item(), step.attempt(), text);
     var request = new LlmRequest(key, tenantId, route, node.model(), messages,
         node.maxTokens() != null ? node.maxTokens() : DEFAULT_MAX_TOKENS, node.temperature(), node.outputSchema(),
-        timeout, List.of(), deltas);
+        timeout, List.of(), deltas, runId, step.key());
+    if (!reserveRunTokens(s, step, request)) return;
     // The step's own timer is a backstop behind the port's deadline: an answer the port got (and paid
     // for) in the last milliseconds must reach the run, not be thrown away by a timer that fired first.
     var stepSetup = new StepActor.Setup(ctx.getSelf(), step.nodeId(), step.item(), step.attempt(), request,
@@ -569,6 +605,29 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     // after a normal report this arrives second and is ignored as a report for a finished attempt.
     ctx.watchWith(child, new StepDone(step.nodeId(), step.item(), step.attempt(),
         StepOutcome.failure("INTERNAL", "the step stopped without reporting", true)));
+  }
+
+  /**
+   * Holds the call's token estimate against the run's own {@code token_budget}; when it does not fit, the
+   * step reports {@code BUDGET_EXCEEDED} at once and no call is made.
+   */
+  private boolean reserveRunTokens(RunState s, StepState step, LlmRequest request) {
+    Long budget = s.spec().policy().tokenBudget();
+    if (budget == null) return true;
+    long estimate = setup.llm().estimate(request).tokens();
+    long used = s.usage().tokensIn() + s.usage().tokensOut();
+    long held = 0;
+    for (var e : heldTokens.entrySet()) {
+      if (!e.getKey().equals(step.key())) held += e.getValue();
+    }
+    if (used + held + estimate > budget) {
+      ctx.getSelf().tell(new StepDone(step.nodeId(), step.item(), step.attempt(), StepOutcome.failure(BUDGET_EXCEEDED,
+          "the run's token_budget of " + budget + " does not fit this call: used " + used + ", held by steps out "
+              + held + ", this call needs up to " + estimate, false)));
+      return false;
+    }
+    heldTokens.put(step.key(), estimate);
+    return true;
   }
 
   private static String childName(StepState step) {
@@ -583,12 +642,18 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     ctx.getChildren().forEach(ctx::stop);
     timers.values().forEach(Cancellable::cancel);
     timers.clear();
+    heldTokens.clear();
     ctx.setReceiveTimeout(setup.settings().idleTimeout(), Idle.INSTANCE);
   }
 
   private void startTimer(String key, Command message, Duration delay) {
     Cancellable previous = timers.put(key, ctx.scheduleOnce(delay, ctx.getSelf(), message));
     if (previous != null) previous.cancel();
+  }
+
+  private void startBudgetTimer(StepState step) {
+    startTimer(BUDGET_TIMER + step.key(), new BudgetRetryDue(step.key(), step.attempt()),
+        setup.settings().budgetRetryInterval());
   }
 
   private void startDeadline(RunState s) {
@@ -615,6 +680,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
         Duration left = Duration.between(now, step.retryAt());
         startTimer(RETRY_TIMER + step.key(), new RetryDue(step.key(), step.attempt()),
             left.isNegative() ? Duration.ZERO : left);
+      } else if (step.status() == StepStatus.BUDGET_WAIT) {
+        startBudgetTimer(step);
       }
     }
   }

@@ -87,6 +87,19 @@ public sealed interface RunEvent extends JsonSerializable {
       @JsonProperty("delay_ms") long delayMs,
       @JsonProperty("at") Instant at) implements RunEvent {}
 
+  /**
+   * A step's call did not fit a budget (the tenant's or the run's own) and the run's policy is
+   * {@code pause}: the run waits in {@code AWAITING_BUDGET} and tries the same attempt again until it fits
+   * (an admin raised the budget, the period rolled over, or the run's other steps released what they held).
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record BudgetExhausted(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("item") Integer item,
+      @JsonProperty("attempt") int attempt,
+      @JsonProperty("error") RunError error,
+      @JsonProperty("at") Instant at) implements RunEvent {}
+
   /** A node failed before any step ran (its {@code when} or {@code over} could not be evaluated). */
   record NodeFailed(
       @JsonProperty("node_id") String nodeId,

@@ -23,4 +23,27 @@ public interface RunListener {
 
   /** A piece of a streaming step's answer, in order; thread-safe and quick, like {@link #onPersisted}. */
   default void onDelta(String tenantId, String runId, String nodeId, Integer item, int attempt, String text) {}
+
+  /** Both listeners, this one first. */
+  default RunListener andThen(RunListener next) {
+    RunListener first = this;
+    return new RunListener() {
+      @Override
+      public void onPersisted(String tenantId, String runId, List<RunEvent> events) {
+        first.onPersisted(tenantId, runId, events);
+        next.onPersisted(tenantId, runId, events);
+      }
+
+      @Override
+      public boolean wantsDeltas() {
+        return first.wantsDeltas() || next.wantsDeltas();
+      }
+
+      @Override
+      public void onDelta(String tenantId, String runId, String nodeId, Integer item, int attempt, String text) {
+        first.onDelta(tenantId, runId, nodeId, item, attempt, text);
+        next.onDelta(tenantId, runId, nodeId, item, attempt, text);
+      }
+    };
+  }
 }

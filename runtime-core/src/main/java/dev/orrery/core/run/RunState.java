@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.JsonSerializable;
 import dev.orrery.core.port.Usage;
+import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.MapExpanded;
 import dev.orrery.core.run.RunEvent.NodeFailed;
 import dev.orrery.core.run.RunEvent.NodeSkipped;
@@ -100,7 +101,20 @@ public record RunState(
   // ---- applying events: no side effects, no clock -------------------------------------------------
 
   public RunState apply(RunEvent event) {
+    RunState next = applied(event);
+    // AWAITING_BUDGET lasts while some step waits for budget; any step's progress may end it.
+    if (next.status == RunStatus.AWAITING_BUDGET && !next.anyStepIn(StepStatus.BUDGET_WAIT)) {
+      return next.withStatus(RunStatus.RUNNING);
+    }
+    return next;
+  }
+
+  private RunState applied(RunEvent event) {
     if (event instanceof RunAccepted e) return accepted(e);
+    if (event instanceof BudgetExhausted e) {
+      String key = StepState.key(e.nodeId(), e.item());
+      return withStep(steps.get(key).awaitingBudget(e.error())).withStatus(RunStatus.AWAITING_BUDGET);
+    }
     if (event instanceof NodeSkipped e) return withNode(e.nodeId(), n -> n.skipped(e.reason(), e.at()));
     if (event instanceof MapExpanded e) return mapExpanded(e);
     if (event instanceof StepScheduled e) return stepScheduled(e);
@@ -176,6 +190,18 @@ public record RunState(
     RunState next = withStep(steps.get(key).awaitingRetry(e.attempt(), e.at().plusMillis(e.delayMs())));
     if (next.activeStepsRunning(e.nodeId())) return next;
     return next.withNode(e.nodeId(), n -> n.withStatus(NodeStatus.SCHEDULED));
+  }
+
+  private boolean anyStepIn(StepStatus wanted) {
+    for (StepState s : steps.values()) {
+      if (s.status() == wanted) return true;
+    }
+    return false;
+  }
+
+  private RunState withStatus(RunStatus next) {
+    return new RunState(runId, tenantId, next, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
+        nodes, steps, outputs, error, usage);
   }
 
   private boolean activeStepsRunning(String nodeId) {

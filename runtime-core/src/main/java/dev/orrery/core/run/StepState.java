@@ -57,6 +57,11 @@ public record StepState(
         scheduledAt, due, null);
   }
 
+  StepState awaitingBudget(RunError why) {
+    return new StepState(nodeId, item, StepStatus.BUDGET_WAIT, attempt, null, why, usage, provider, model,
+        scheduledAt, null, null);
+  }
+
   StepState cancelled(Instant at) {
     return new StepState(nodeId, item, StepStatus.CANCELLED, attempt, output, error, usage, provider, model,
         scheduledAt, null, at);

@@ -4,12 +4,14 @@ package dev.orrery.core.run;
 public enum StepStatus {
   SCHEDULED,
   RETRY_WAIT,
+  /** Its call did not fit a budget and the run's policy is {@code pause}: tried again until it fits. */
+  BUDGET_WAIT,
   SUCCEEDED,
   FAILED,
   CANCELLED;
 
   /** A step that holds one of the run's {@code max_parallel} slots. */
   public boolean isActive() {
-    return this == SCHEDULED || this == RETRY_WAIT;
+    return this == SCHEDULED || this == RETRY_WAIT || this == BUDGET_WAIT;
   }
 }

@@ -53,7 +53,7 @@ class RunEntityTest {
 
   @BeforeEach
   void setUp() {
-    var settings = new RunSettings(100, Duration.ofMinutes(5), Duration.ofSeconds(5));
+    var settings = new RunSettings(100, Duration.ofMinutes(5), Duration.ofSeconds(5), Duration.ofMillis(200));
     var setup = new RunEntity.Setup(silent, Clock.systemUTC(), settings, new WorkflowCache(16));
     run = EventSourcedBehaviorTestKit.create(kit.system(),
         RunEntity.create("demo|" + RunIds.newRunId(), setup, null));
@@ -246,7 +246,7 @@ class RunEntityTest {
   void anAnswerWithoutTextFailsTheStepInsteadOfHangingTheRun() {
     LlmPort mute = request -> CompletableFuture.completedFuture(
         new LlmResult(null, new Usage(7, 0, 1), "simulated", "sim-small", List.of("simulated")));
-    var settings = new RunSettings(100, Duration.ofMinutes(5), Duration.ofSeconds(5));
+    var settings = new RunSettings(100, Duration.ofMinutes(5), Duration.ofSeconds(5), Duration.ofMillis(200));
     var muteRun = EventSourcedBehaviorTestKit.<RunEntity.Command, RunEvent, RunState>create(kit.system(),
         RunEntity.create("demo|" + RunIds.newRunId(),
             new RunEntity.Setup(mute, Clock.systemUTC(), settings, new WorkflowCache(4)), null));

@@ -1,13 +1,12 @@
-package dev.orrery.router.actor;
+package dev.orrery.core.port;
 
-import dev.orrery.core.port.ChatMessage;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * Token counts known before a call: about four bytes a token, as for English text with common
  * tokenizers. Used to reserve from the tokens-per-minute bucket (corrected by the reported usage after
- * the call) and by the cost-aware policies; never billed.
+ * the call) and by the cost-aware policies, and by budgets to reserve before a call; never billed.
  */
 public final class TokenEstimate {
   private TokenEstimate() {}

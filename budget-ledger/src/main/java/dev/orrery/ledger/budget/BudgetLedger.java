@@ -1,0 +1,82 @@
+package dev.orrery.ledger.budget;
+
+import dev.orrery.core.ErrorCode;
+import dev.orrery.core.port.BudgetPort;
+import dev.orrery.core.port.StepFailure;
+import dev.orrery.core.port.Usage;
+import dev.orrery.ledger.tenant.TenantEntity;
+import dev.orrery.ledger.tenant.TenantEntity.LedgerOp;
+import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+
+/**
+ * The node's way into the ledger: starts the sharded tenants and a batcher, and implements the
+ * reservation protocol on them. A refused reservation fails with the tenant's reason (code
+ * {@code BUDGET_EXCEEDED}, or {@code FORBIDDEN} for a tenant that does not exist); a ledger that does not
+ * answer in time fails retryably, and settlements are retried, being idempotent.
+ */
+public final class BudgetLedger implements BudgetPort {
+  private static final int SETTLE_ATTEMPTS = 5;
+
+  private final ActorRef<LedgerBatcher.Message> batcher;
+  private final ActorSystem<?> system;
+
+  private BudgetLedger(ActorSystem<?> system, ActorRef<LedgerBatcher.Message> batcher) {
+    this.system = system;
+    this.batcher = batcher;
+  }
+
+  public static BudgetLedger start(ActorSystem<?> system, LedgerSettings settings, Clock clock) {
+    TenantEntity.init(system, new TenantEntity.Setup(clock, settings.snapshotEvery(), settings.defaultMaxActiveRuns(),
+        settings.holdTtl()));
+    var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout()),
+        "budget-ledger", Props.empty());
+    return new BudgetLedger(system, batcher);
+  }
+
+  @Override
+  public CompletionStage<Void> reserve(Reservation r) {
+    return submit(r.tenantId(), new LedgerOp.Reserve(r.reservationId(), r.runId(), r.nodeId(), r.estimate().tokens(),
+        r.estimate().costMicros()));
+  }
+
+  @Override
+  public CompletionStage<Void> settle(String tenantId, String reservationId, Usage usage, String provider,
+      String model) {
+    return withRetries(tenantId, new LedgerOp.Settle(reservationId, usage.tokensIn(), usage.tokensOut(),
+        usage.costMicros(), provider, model), SETTLE_ATTEMPTS);
+  }
+
+  @Override
+  public CompletionStage<Void> release(String tenantId, String reservationId) {
+    return withRetries(tenantId, new LedgerOp.Release(reservationId), SETTLE_ATTEMPTS);
+  }
+
+  private CompletionStage<Void> withRetries(String tenantId, LedgerOp op, int attemptsLeft) {
+    return submit(tenantId, op).exceptionallyComposeAsync(error -> {
+      Throwable cause = error.getCause() != null ? error.getCause() : error;
+      boolean retryable = cause instanceof StepFailure f && f.retryable();
+      return retryable && attemptsLeft > 1 ? withRetries(tenantId, op, attemptsLeft - 1)
+          : CompletableFuture.failedFuture(cause);
+    }, system.executionContext());
+  }
+
+  private CompletionStage<Void> submit(String tenantId, LedgerOp op) {
+    var rejection = new CompletableFuture<String>();
+    batcher.tell(new LedgerBatcher.Submit(tenantId, op, rejection));
+    return rejection.handle((rejected, failure) -> {
+      if (failure != null) {
+        throw new StepFailure("TIMEOUT", "the budget ledger of tenant " + tenantId + " did not answer: " + failure, true);
+      }
+      if (rejected != null) {
+        String code = ErrorCode.codeOf(rejected).map(Enum::name).orElse(ErrorCode.INTERNAL.name());
+        throw new StepFailure(code, ErrorCode.messageOf(rejected), false);
+      }
+      return null;
+    });
+  }
+}

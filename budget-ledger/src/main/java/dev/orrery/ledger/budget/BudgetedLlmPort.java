@@ -1,0 +1,72 @@
+package dev.orrery.ledger.budget;
+
+import dev.orrery.core.port.BudgetPort;
+import dev.orrery.core.port.CallEstimate;
+import dev.orrery.core.port.LlmPort;
+import dev.orrery.core.port.LlmRequest;
+import dev.orrery.core.port.LlmResult;
+import dev.orrery.core.port.TokenEstimate;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * An LLM port that keeps every call inside its tenant's budgets: reserve the call's estimate, make the
+ * call only if that fits, then settle what it used (before the answer goes back, so an answer a caller
+ * saw was always charged) or release the reservation when the call failed. The reservation id is the
+ * call's idempotency key, so a re-dispatched step finds its own reservation instead of a second one.
+ */
+public final class BudgetedLlmPort implements LlmPort {
+  private final LlmPort llm;
+  private final BudgetPort budget;
+  private final Executor executor;
+
+  public BudgetedLlmPort(LlmPort llm, BudgetPort budget, Executor executor) {
+    this.llm = llm;
+    this.budget = budget;
+    this.executor = executor;
+  }
+
+  @Override
+  public CompletionStage<LlmResult> complete(LlmRequest request) {
+    if (request.tenantId() == null) return llm.complete(request);
+    String reservationId = request.idempotencyKey() != null ? request.idempotencyKey() : "once/" + UUID.randomUUID();
+    CallEstimate estimate;
+    try {
+      estimate = llm.estimate(request);
+    } catch (RuntimeException e) {
+      // Unpriced, still reserved: the kill switch and token limits hold for every call.
+      estimate = new CallEstimate(TokenEstimate.callTokens(request.messages(), request.maxTokens()), 0);
+    }
+    var reservation = new BudgetPort.Reservation(request.tenantId(), reservationId, request.runId(), request.nodeId(),
+        estimate);
+    return budget.reserve(reservation)
+        .thenComposeAsync(reserved -> call(request, reservationId), executor);
+  }
+
+  private CompletionStage<LlmResult> call(LlmRequest request, String reservationId) {
+    CompletionStage<LlmResult> answer;
+    try {
+      answer = llm.complete(request);
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    return answer.handleAsync((result, failure) -> {
+      if (failure == null) {
+        return budget.settle(request.tenantId(), reservationId, result.usage(), result.provider(), result.model())
+            .thenApply(settled -> result);
+      }
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      return budget.release(request.tenantId(), reservationId)
+          .handle((released, ignored) -> { throw new CompletionException(cause); })
+          .thenApply(never -> (LlmResult) null);
+    }, executor).thenCompose(stage -> stage);
+  }
+
+  @Override
+  public CallEstimate estimate(LlmRequest request) {
+    return llm.estimate(request);
+  }
+}

@@ -1,0 +1,26 @@
+package dev.orrery.ledger.budget;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** {@code orrery.ledger}: how reservations are batched and how long they may wait. */
+public record LedgerSettings(int batchMax, Duration askTimeout, int snapshotEvery, int defaultMaxActiveRuns,
+    Duration holdTtl) {
+  public LedgerSettings {
+    if (batchMax <= 0) throw new IllegalArgumentException("batch-max must be > 0, was " + batchMax);
+    if (askTimeout.isNegative() || askTimeout.isZero()) {
+      throw new IllegalArgumentException("ask-timeout must be > 0, was " + askTimeout);
+    }
+    if (snapshotEvery <= 0) throw new IllegalArgumentException("snapshot-every must be > 0, was " + snapshotEvery);
+    if (defaultMaxActiveRuns <= 0) {
+      throw new IllegalArgumentException("default-max-active-runs must be > 0, was " + defaultMaxActiveRuns);
+    }
+    if (holdTtl.isNegative() || holdTtl.isZero()) throw new IllegalArgumentException("hold-ttl must be > 0, was " + holdTtl);
+  }
+
+  public static LedgerSettings fromConfig(Config config) {
+    Config c = config.getConfig("orrery.ledger");
+    return new LedgerSettings(c.getInt("batch-max"), c.getDuration("ask-timeout"), c.getInt("snapshot-every"),
+        c.getInt("default-max-active-runs"), c.getDuration("hold-ttl"));
+  }
+}

@@ -1,0 +1,57 @@
+package dev.orrery.ledger.tenant;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * Asking the sharded tenants from outside an actor (routes, the node's start, run listeners). Failures are
+ * the entity's rejections ({@code StatusReply} errors as {@code "CODE: message"}) or ask timeouts, for the
+ * edge to put in its envelope.
+ */
+public final class Tenants {
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+
+  public Tenants(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+  }
+
+  public <T> CompletionStage<T> ask(String tenantId, Function<ActorRef<StatusReply<T>>, TenantEntity.Command> command) {
+    return sharding.entityRefFor(TenantEntity.KEY, tenantId).askWithStatus(command::apply, askTimeout);
+  }
+
+  public CompletionStage<TenantEntity.TenantView> create(String tenantId, String name, Integer maxActiveRuns) {
+    return ask(tenantId, replyTo -> new TenantEntity.Create(name, maxActiveRuns, replyTo));
+  }
+
+  public CompletionStage<TenantEntity.TenantView> get(String tenantId) {
+    return ask(tenantId, TenantEntity.Get::new);
+  }
+
+  public CompletionStage<TenantEntity.KeyInfo> issueKey(String tenantId, String keyId, String sha256, Role role,
+      String name) {
+    return ask(tenantId, replyTo -> new TenantEntity.IssueKey(keyId, sha256, role, name, replyTo));
+  }
+
+  public CompletionStage<List<TenantEntity.KeyInfo>> keys(String tenantId) {
+    return this.<TenantEntity.KeyList>ask(tenantId, TenantEntity.ListKeys::new).thenApply(TenantEntity.KeyList::keys);
+  }
+
+  /** Counts a run against its tenant's limit on active runs; refused with {@code RATE_LIMIT_EXCEEDED}. */
+  public CompletionStage<Done> admit(String tenantId, String runId) {
+    return ask(tenantId, replyTo -> new TenantEntity.AdmitRun(runId, replyTo));
+  }
+
+  /** A run ended: its slot is free. Idempotent, so telling it twice (or for a run never admitted) is harmless. */
+  public CompletionStage<Done> ended(String tenantId, String runId) {
+    return ask(tenantId, replyTo -> new TenantEntity.EndRun(runId, replyTo));
+  }
+}

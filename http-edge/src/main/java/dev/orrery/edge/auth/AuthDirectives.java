@@ -1,0 +1,78 @@
+package dev.orrery.edge.auth;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
+
+import dev.orrery.core.ErrorCode;
+import dev.orrery.edge.ApiError;
+import dev.orrery.ledger.tenant.Role;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.function.Function;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The one way into a protected route: authenticate, count the request against the caller's key
+ * (answering 429 past its limit), then check the role. Every authenticated answer, refusals included,
+ * carries the {@code X-RateLimit-*} headers.
+ */
+public final class AuthDirectives {
+
+  /** Renders a refusal in the shape of the routes it guards (our envelope, or OpenAI's on the gateway). */
+  public interface Refusals {
+    HttpResponse refusal(ErrorCode code, String message, Map<String, Object> details);
+  }
+
+  private final Authenticator authenticator;
+  private final KeyRateLimiter limiter;
+
+  public AuthDirectives(Authenticator authenticator, KeyRateLimiter limiter) {
+    this.authenticator = authenticator;
+    this.limiter = limiter;
+  }
+
+  public Route authenticated(Role needed, Refusals refusals, Function<Principal, Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> onComplete(authenticator.authenticate(header), tried -> {
+      if (tried.isFailure()) return complete(unauthenticated(refusals, tried.failed().get()));
+      Principal principal = tried.get();
+      KeyRateLimiter.Decision decision = limiter.acquire(principal.rateKey());
+      List<HttpHeader> headers = new ArrayList<>();
+      decision.headers().forEach((name, value) -> headers.add(RawHeader.create(name, value)));
+      if (!decision.allowed()) {
+        HttpResponse refused = refusals.refusal(ErrorCode.RATE_LIMIT_EXCEEDED, "rate limit of " + decision.limit()
+            + " requests per minute exceeded for this key", Map.of("retry_after", decision.retryAfterSeconds()));
+        return complete(refused.withHeaders(headersBut(refused, "Retry-After", headers)));
+      }
+      return respondWithHeaders(headers, () -> principal.role().allows(needed) ? inner.apply(principal)
+          : complete(refusals.refusal(ErrorCode.FORBIDDEN, "this key's role (" + principal.role().wireName()
+              + ") may not do this; it needs " + needed.wireName(), Map.of())));
+    }));
+  }
+
+  private static HttpResponse unauthenticated(Refusals refusals, Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    if (cause instanceof ApiError e && e.code() == ErrorCode.UNAUTHENTICATED) {
+      return refusals.refusal(ErrorCode.UNAUTHENTICATED, e.getMessage(), Map.of())
+          .addHeader(RawHeader.create("WWW-Authenticate", "Bearer"));
+    }
+    // The ledger did not answer: our failure, not the caller's credentials.
+    return refusals.refusal(ErrorCode.TIMEOUT, "could not check the credentials in time; try again", Map.of());
+  }
+
+  /** The response's headers without {@code name}, then {@code added} (which has the right value of it). */
+  private static List<HttpHeader> headersBut(HttpResponse response, String name, List<HttpHeader> added) {
+    List<HttpHeader> all = new ArrayList<>();
+    for (HttpHeader h : response.getHeaders()) {
+      if (!h.name().equalsIgnoreCase(name)) all.add(h);
+    }
+    all.addAll(added);
+    return all;
+  }
+}
