@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
@@ -20,7 +22,9 @@ import dev.orrery.edge.EdgeSettings;
 import dev.orrery.edge.HttpEdge;
 import dev.orrery.edge.JsonRoutes;
 import dev.orrery.edge.RunRoutes;
+import dev.orrery.edge.ReportRoutes;
 import dev.orrery.edge.TenantRoutes;
+import dev.orrery.edge.audit.AuditLog;
 import dev.orrery.edge.auth.ApiKeys;
 import dev.orrery.edge.auth.AuthDirectives;
 import dev.orrery.edge.auth.AuthSettings;
@@ -34,6 +38,8 @@ import dev.orrery.ledger.budget.BudgetedLlmPort;
 import dev.orrery.ledger.budget.LedgerSettings;
 import dev.orrery.ledger.tenant.ActiveRuns;
 import dev.orrery.ledger.tenant.Tenants;
+import dev.orrery.ledger.usage.UsageProjection;
+import dev.orrery.ledger.usage.UsageQueries;
 import dev.orrery.router.provider.AnthropicAdapter;
 import dev.orrery.router.provider.OpenAiAdapter;
 import dev.orrery.router.provider.ProviderAdapter;
@@ -57,6 +63,7 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+import org.apache.pekko.stream.UniqueKillSwitch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +136,7 @@ public final class OrreryNode {
               return Done.getInstance();
             }, system.dispatchers().lookup(DispatcherSelector.blocking())));
       }
-      return assemble(system, options, 
+      return assemble(system, options, url, user, password, 
           embedded == null ? "PostgreSQL at " + url : "embedded PostgreSQL on port " + embedded.port()
               + " (data in " + db.dataDirectory().resolve("pg") + ")");
     } catch (Exception | Error e) {
@@ -138,8 +145,8 @@ public final class OrreryNode {
     }
   }
 
-  private static OrreryNode assemble(ActorSystem<Void> system, Options options, String databaseDescription)
-      throws Exception {
+  private static OrreryNode assemble(ActorSystem<Void> system, Options options, String url, String user,
+      String password, String databaseDescription) throws Exception {
     Config config = system.settings().config();
     Cluster cluster = Cluster.get(system);
     if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
@@ -162,20 +169,31 @@ public final class OrreryNode {
         options.listener().andThen(new ActiveRuns(tenants))));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
+    // The read side and the audit log have their own small pool beside the journal's.
+    HikariDataSource readSide = readSidePool(url, user, password);
+    var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    UniqueKillSwitch projection = UsageProjection.start(system, config.getString("orrery.read-journal-plugin"), readSide);
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-read-side", () -> {
+      projection.shutdown();
+      readSide.close();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
     try {
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");
       var authenticator = new Authenticator(system, jwt,
           adminKey.isBlank() ? Optional.empty() : Optional.of(ApiKeys.sha256Hex(adminKey)), edge.askTimeout());
-      var auth = new AuthDirectives(authenticator, KeyRateLimiter.perMinute(authSettings, clock));
+      var auditLog = new AuditLog(readSide, blocking, clock);
+      var auth = new AuthDirectives(authenticator, KeyRateLimiter.perMinute(authSettings, clock), auditLog);
       var jsonRoutes = new JsonRoutes(json, edge.maxBodyBytes());
       var api = new HttpEdge.Api(
           new RunRoutes(system, edge, new WorkflowCatalog(), workflows,
               new RunJournal(system, config.getString("orrery.read-journal-plugin")), json, auth, tenants),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
-          new AuthRoutes(authenticator, jwt, jsonRoutes));
+          new AuthRoutes(authenticator, jwt, jsonRoutes),
+          new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock));
       var gateway = new ChatCompletionsRoutes(system, budgeted, () -> gatewayModels(llm), llm::routeNames, json, edge,
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),
@@ -184,6 +202,8 @@ public final class OrreryNode {
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       return new OrreryNode(system, binding, llm, databaseDescription, minted);
     } catch (Exception e) {
+      projection.shutdown();
+      readSide.close();
       system.terminate();
       throw e;
     }
@@ -204,6 +224,17 @@ public final class OrreryNode {
       default:
         return SimulatedAdapter.create(settings.name(), settings.simulated(), system);
     }
+  }
+
+  private static HikariDataSource readSidePool(String url, String user, String password) {
+    HikariConfig c = new HikariConfig();
+    c.setJdbcUrl(url);
+    c.setUsername(user);
+    c.setPassword(password == null ? "" : password);
+    c.setMaximumPoolSize(4);
+    c.setMinimumIdle(1);
+    c.setPoolName("orrery-read-side");
+    return new HikariDataSource(c);
   }
 
   /** The JDBC settings of the shared Slick database that the journal, snapshots and queries use. */

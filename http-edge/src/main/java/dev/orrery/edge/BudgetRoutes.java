@@ -39,7 +39,7 @@ public final class BudgetRoutes {
   public Route route() {
     AuthDirectives.Refusals refusals = routes.errors()::response;
     return pathPrefix("budgets", () -> concat(
-        pathEndOrSingleSlash(() -> post(() -> auth.authenticated(Role.ADMIN, refusals,
+        pathEndOrSingleSlash(() -> post(() -> auth.mutating(Role.ADMIN, "budget.set", refusals,
             caller -> routes.withBody(body -> completeWithFuture(set(caller.tenantId(), body)))))),
         path("status", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
             caller -> completeWithFuture(routes.guarded(() -> tenants

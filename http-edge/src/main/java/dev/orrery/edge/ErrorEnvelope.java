@@ -78,6 +78,8 @@ public final class ErrorEnvelope {
     }
     HttpResponse response = HttpResponse.create().withStatus(statusOf(code))
         .withEntity(ContentTypes.APPLICATION_JSON, body);
+    // Every 401 names the scheme it wants (RFC 7235); every 429 says when to come back.
+    if (code == ErrorCode.UNAUTHENTICATED) return response.addHeader(RawHeader.create("WWW-Authenticate", "Bearer"));
     if (code != ErrorCode.RATE_LIMIT_EXCEEDED) return response;
     return response.addHeader(RawHeader.create("Retry-After", retryAfter.toString()));
   }

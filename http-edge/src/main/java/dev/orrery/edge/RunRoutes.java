@@ -75,14 +75,14 @@ public final class RunRoutes {
   public Route route() {
     AuthDirectives.Refusals refusals = errors::response;
     return pathPrefix("runs", () -> concat(
-        pathEndOrSingleSlash(() -> post(() -> auth.authenticated(Role.DEVELOPER, refusals, this::submit))),
+        pathEndOrSingleSlash(() -> post(() -> auth.mutating(Role.DEVELOPER, "run.submit", refusals, this::submit))),
         pathPrefix(PathMatchers.segment(), runId -> concat(
             pathEndOrSingleSlash(() -> get(() -> auth.authenticated(Role.VIEWER, refusals,
                 caller -> completeWithFuture(read(caller.tenantId(), runId))))),
             path("journal", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
                 caller -> parameterOptional("from_seq",
                     fromSeq -> completeWithFuture(journal(caller.tenantId(), runId, fromSeq)))))),
-            path("cancel", () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
+            path("cancel", () -> post(() -> auth.mutating(Role.DEVELOPER, "run.cancel", refusals,
                 caller -> withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body))))))))));
   }
 

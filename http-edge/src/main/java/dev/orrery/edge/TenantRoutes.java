@@ -48,25 +48,25 @@ public final class TenantRoutes {
 
   public Route route() {
     return pathPrefix("tenants", () -> concat(
-        pathEndOrSingleSlash(() -> post(() -> auth.authenticated(Role.ADMIN, refusals,
+        pathEndOrSingleSlash(() -> post(() -> auth.mutating(Role.ADMIN, "tenant.create", refusals,
             caller -> routes.withBody(body -> completeWithFuture(create(caller, body)))))),
         pathPrefix(PathMatchers.segment(), this::tenant)));
   }
 
   private Route tenant(String tenantId) {
     return concat(
-        pathEndOrSingleSlash(() -> get(() -> own(tenantId, Role.VIEWER, caller -> answer(
+        pathEndOrSingleSlash(() -> get(() -> own(tenantId, Role.VIEWER, null, caller -> answer(
             () -> tenants.get(tenantId).thenApply(view -> routes.ok(StatusCodes.OK, view)))))),
         pathPrefix("keys", () -> concat(
             pathEndOrSingleSlash(() -> concat(
-                post(() -> own(tenantId, Role.ADMIN,
+                post(() -> own(tenantId, Role.ADMIN, "key.issue",
                     caller -> routes.withBody(body -> completeWithFuture(issueKey(tenantId, body))))),
-                get(() -> own(tenantId, Role.ADMIN, caller -> answer(() -> tenants.keys(tenantId)
+                get(() -> own(tenantId, Role.ADMIN, null, caller -> answer(() -> tenants.keys(tenantId)
                     .thenApply(keys -> routes.ok(StatusCodes.OK, Map.of("keys", keys)))))))),
-            path(PathMatchers.segment(), keyId -> delete(() -> own(tenantId, Role.ADMIN, caller -> answer(
+            path(PathMatchers.segment(), keyId -> delete(() -> own(tenantId, Role.ADMIN, "key.revoke", caller -> answer(
                 () -> tenants.<TenantEntity.KeyInfo>ask(tenantId, replyTo -> new TenantEntity.RevokeKey(keyId, replyTo))
                     .thenApply(key -> routes.ok(StatusCodes.OK, key)))))))),
-        path("kill-switch", () -> post(() -> own(tenantId, Role.ADMIN,
+        path("kill-switch", () -> post(() -> own(tenantId, Role.ADMIN, "kill_switch.set",
             caller -> routes.withBody(body -> completeWithFuture(killSwitch(tenantId, body)))))));
   }
 
@@ -76,10 +76,10 @@ public final class TenantRoutes {
 
   /**
    * A route on one tenant: its own keys (with the role) or the platform admin. Any other caller gets the
-   * 404 an unknown tenant gets.
+   * 404 an unknown tenant gets. {@code action}, when not null, names what the audit log records.
    */
-  private Route own(String tenantId, Role needed, Function<Principal, Route> inner) {
-    return auth.authenticated(Role.VIEWER, refusals, caller -> {
+  private Route own(String tenantId, Role needed, String action, Function<Principal, Route> inner) {
+    Function<Principal, Route> checked = caller -> {
       boolean ownTenant = caller.tenantId().equals(tenantId) || caller.platformAdmin();
       if (!ownTenant) return complete(routes.errors().response(ErrorCode.NOT_FOUND, "tenant " + tenantId + " not found", null));
       if (!caller.platformAdmin() && !caller.role().allows(needed)) {
@@ -87,7 +87,9 @@ public final class TenantRoutes {
             + ") may not do this; it needs " + needed.wireName(), null));
       }
       return inner.apply(caller);
-    });
+    };
+    return action == null ? auth.authenticated(Role.VIEWER, refusals, checked)
+        : auth.mutating(Role.VIEWER, action, refusals, checked);
   }
 
   private CompletionStage<HttpResponse> create(Principal caller, String body) {

@@ -45,15 +45,14 @@ public final class BudgetLedger implements BudgetPort {
   }
 
   @Override
-  public CompletionStage<Void> settle(String tenantId, String reservationId, Usage usage, String provider,
-      String model) {
-    return withRetries(tenantId, new LedgerOp.Settle(reservationId, usage.tokensIn(), usage.tokensOut(),
-        usage.costMicros(), provider, model), SETTLE_ATTEMPTS);
+  public CompletionStage<Void> settle(Reservation r, Usage usage, String provider, String model) {
+    return withRetries(r.tenantId(), new LedgerOp.Settle(r.reservationId(), r.runId(), r.nodeId(), usage.tokensIn(),
+        usage.tokensOut(), usage.costMicros(), provider, model), SETTLE_ATTEMPTS);
   }
 
   @Override
-  public CompletionStage<Void> release(String tenantId, String reservationId) {
-    return withRetries(tenantId, new LedgerOp.Release(reservationId), SETTLE_ATTEMPTS);
+  public CompletionStage<Void> release(Reservation r) {
+    return withRetries(r.tenantId(), new LedgerOp.Release(r.reservationId()), SETTLE_ATTEMPTS);
   }
 
   private CompletionStage<Void> withRetries(String tenantId, LedgerOp op, int attemptsLeft) {

@@ -43,10 +43,10 @@ public final class BudgetedLlmPort implements LlmPort {
     var reservation = new BudgetPort.Reservation(request.tenantId(), reservationId, request.runId(), request.nodeId(),
         estimate);
     return budget.reserve(reservation)
-        .thenComposeAsync(reserved -> call(request, reservationId), executor);
+        .thenComposeAsync(reserved -> call(request, reservation), executor);
   }
 
-  private CompletionStage<LlmResult> call(LlmRequest request, String reservationId) {
+  private CompletionStage<LlmResult> call(LlmRequest request, BudgetPort.Reservation reservation) {
     CompletionStage<LlmResult> answer;
     try {
       answer = llm.complete(request);
@@ -55,11 +55,11 @@ public final class BudgetedLlmPort implements LlmPort {
     }
     return answer.handleAsync((result, failure) -> {
       if (failure == null) {
-        return budget.settle(request.tenantId(), reservationId, result.usage(), result.provider(), result.model())
+        return budget.settle(reservation, result.usage(), result.provider(), result.model())
             .thenApply(settled -> result);
       }
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-      return budget.release(request.tenantId(), reservationId)
+      return budget.release(reservation)
           .handle((released, ignored) -> { throw new CompletionException(cause); })
           .thenApply(never -> (LlmResult) null);
     }, executor).thenCompose(stage -> stage);

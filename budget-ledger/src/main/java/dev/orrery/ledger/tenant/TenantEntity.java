@@ -124,8 +124,9 @@ public final class TenantEntity
     record Reserve(String reservationId, String runId, String nodeId, long tokens, long costMicros)
         implements LedgerOp {}
 
-    record Settle(String reservationId, long tokensIn, long tokensOut, long costMicros, String provider,
-        String model) implements LedgerOp {}
+    /** {@code runId} and {@code nodeId} attribute the charge when no hold remembers them. */
+    record Settle(String reservationId, String runId, String nodeId, long tokensIn, long tokensOut, long costMicros,
+        String provider, String model) implements LedgerOp {}
 
     record Release(String reservationId) implements LedgerOp {}
   }
@@ -214,6 +215,14 @@ public final class TenantEntity
   public RetentionCriteria retentionCriteria() {
     return RetentionCriteria.snapshotEvery(setup.snapshotEvery(), 2);
   }
+
+  /** Settlements are what the usage read side projects: they carry the tag it reads by. */
+  @Override
+  public java.util.Set<String> tagsFor(TenantEvent event) {
+    return event instanceof Settled ? USAGE_TAGS : java.util.Set.of();
+  }
+
+  private static final java.util.Set<String> USAGE_TAGS = java.util.Set.of(dev.orrery.ledger.usage.UsageProjection.TAG);
 
   @Override
   public CommandHandlerWithReply<Command, TenantEvent, TenantState> commandHandler() {
@@ -384,11 +393,11 @@ public final class TenantEntity
     }
     if (op instanceof LedgerOp.Settle st) {
       if (s.wasSettled(st.reservationId())) return null; // a repeated settlement: charged once
-      // Without a hold (it expired before the call ended) the call still happened: it is charged, only
-      // without its run and node.
+      // Without a hold (the tenant has no budget, or the hold expired before the call ended) the call still
+      // happened: it is charged all the same.
       var hold = s.holds().get(st.reservationId());
-      var settled = new Settled(st.reservationId(), hold == null ? null : hold.runId(),
-          hold == null ? null : hold.nodeId(), st.tokensIn(), st.tokensOut(), st.costMicros(), st.provider(),
+      var settled = new Settled(st.reservationId(), hold != null ? hold.runId() : st.runId(),
+          hold != null ? hold.nodeId() : st.nodeId(), st.tokensIn(), st.tokensOut(), st.costMicros(), st.provider(),
           st.model(), now);
       events.add(settled);
       events.addAll(alerts(s.apply(settled), now));

@@ -189,16 +189,15 @@ class BudgetedLlmPortTest {
     }
 
     @Override
-    public CompletionStage<Void> settle(String tenantId, String reservationId, Usage usage, String provider,
-        String model) {
-      log.add("settle " + reservationId);
-      settlements.add(new Settlement(tenantId, reservationId, usage, provider, model));
+    public CompletionStage<Void> settle(Reservation r, Usage usage, String provider, String model) {
+      log.add("settle " + r.reservationId());
+      settlements.add(new Settlement(r.tenantId(), r.reservationId(), usage, provider, model));
       return settleAnswer;
     }
 
     @Override
-    public CompletionStage<Void> release(String tenantId, String reservationId) {
-      log.add("release " + reservationId);
+    public CompletionStage<Void> release(Reservation r) {
+      log.add("release " + r.reservationId());
       return releaseAnswer;
     }
   }

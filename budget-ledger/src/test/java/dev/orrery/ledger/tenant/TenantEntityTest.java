@@ -658,7 +658,7 @@ class TenantEntityTest {
   }
 
   private static LedgerOp settle(String id, long tokensIn, long tokensOut, long costMicros) {
-    return new LedgerOp.Settle(id, tokensIn, tokensOut, costMicros, "sim", "sim-small");
+    return new LedgerOp.Settle(id, "run-1", "node-a", tokensIn, tokensOut, costMicros, "sim", "sim-small");
   }
 
   private static LedgerOp release(String id) {

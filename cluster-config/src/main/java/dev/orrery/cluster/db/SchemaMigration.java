@@ -103,7 +103,18 @@ public final class SchemaMigration {
   public static List<Migration> migrations() {
     return List.of(
         new Migration(1, "pekko-persistence-jdbc 1.1.1 journal, tags, snapshots and durable state",
-            rerunnable(splitStatements(journalSchema()))));
+            rerunnable(splitStatements(journalSchema()))),
+        new Migration(2, "usage read side, projection offsets, audit log", List.of(
+            "CREATE TABLE IF NOT EXISTS orrery_usage (tenant_id TEXT NOT NULL, reservation_id TEXT NOT NULL, "
+                + "run_id TEXT, node_id TEXT, provider TEXT, model TEXT, day DATE NOT NULL, "
+                + "tokens_in BIGINT NOT NULL, tokens_out BIGINT NOT NULL, cost_micros BIGINT NOT NULL, "
+                + "settled_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (tenant_id, reservation_id))",
+            "CREATE INDEX IF NOT EXISTS orrery_usage_tenant_day ON orrery_usage (tenant_id, day)",
+            "CREATE TABLE IF NOT EXISTS orrery_projection_offset (name TEXT PRIMARY KEY, last_offset BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS orrery_audit (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, "
+                + "tenant_id TEXT NOT NULL, key_id TEXT, action TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, "
+                + "status INT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS orrery_audit_tenant_id ON orrery_audit (tenant_id, id)")));
   }
 
   /** Applies the pending migrations through a connection from {@code dataSource}. */

@@ -55,9 +55,11 @@ public final class Authenticator {
       return refused();
     }
     if (token.keyId() == null) {
-      // An identity provider's token: its signature and expiry are all there is to check.
-      return CompletableFuture.completedFuture(principal(token.tenantId(), null, token.role(),
-          "jwt:" + token.tenantId()));
+      // An identity provider's token: signature and expiry checked, and its tenant must exist. It never
+      // makes a platform admin: that takes a key of ours.
+      if (Principal.PLATFORM_TENANT.equals(token.tenantId())) return refused();
+      return tenantExists(token.tenantId()).thenApply(exists -> new Principal(token.tenantId(), null, token.role(),
+          false, "jwt:" + token.tenantId()));
     }
     // Minted from one of our keys: it lives only as long as the key does, and never above the key's role.
     return role(token.tenantId(), token.keyId(), null).thenApply(keyRole -> principal(token.tenantId(), token.keyId(),
@@ -72,6 +74,18 @@ public final class Authenticator {
         .exceptionallyCompose(error -> {
           Throwable cause = error.getCause() != null ? error.getCause() : error;
           // A ledger that did not answer is our failure, not the caller's credentials.
+          if (cause instanceof java.util.concurrent.TimeoutException) return CompletableFuture.failedFuture(cause);
+          return refused();
+        });
+  }
+
+  private CompletionStage<Boolean> tenantExists(String tenantId) {
+    if (!ApiKeys.validTenantId(tenantId)) return refused();
+    return sharding.entityRefFor(TenantEntity.KEY, tenantId)
+        .<TenantEntity.TenantView>askWithStatus(TenantEntity.Get::new, askTimeout)
+        .thenApply(view -> true)
+        .exceptionallyCompose(error -> {
+          Throwable cause = error.getCause() != null ? error.getCause() : error;
           if (cause instanceof java.util.concurrent.TimeoutException) return CompletableFuture.failedFuture(cause);
           return refused();
         });

@@ -78,6 +78,8 @@ public final class FakeProviderServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Fault defaultFault = Fault.none();
   private volatile Duration latency = Duration.ZERO;
+  /** Completion answers wait for this; completed unless a test holds them. */
+  private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
   private volatile boolean recording = true;
 
   private FakeProviderServer(ActorSystem<?> system, Http http) {
@@ -137,6 +139,20 @@ public final class FakeProviderServer implements AutoCloseable {
   }
 
   /**
+   * From now on completion requests are received (and counted) but not answered, as a provider that
+   * stalls, until {@link #releaseAnswers()}: lets a test see every call that was made before any answer
+   * comes back.
+   */
+  public synchronized void holdAnswers() {
+    if (gate.isDone()) gate = new CompletableFuture<>();
+  }
+
+  /** Answers every held request (after its latency, if any) and stops holding. */
+  public synchronized void releaseAnswers() {
+    gate.complete(null);
+  }
+
+  /**
    * Answers for the next requests that are answered with a 200, in order, instead of the echo. A request
    * that fails by a fault (an error status, a hang, a drop, malformed JSON) leaves the queue as it is,
    * so a retried call gets the answer its first attempt should have had.
@@ -176,6 +192,7 @@ public final class FakeProviderServer implements AutoCloseable {
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) return;
+    releaseAnswers();
     for (CompletableFuture<HttpResponse> pending : hanging) {
       pending.complete(HttpResponse.create().withStatus(503)
           .withEntity(ContentTypes.APPLICATION_JSON, "{\"error\":{\"message\":\"fake server closed\"}}"));
@@ -231,6 +248,14 @@ public final class FakeProviderServer implements AutoCloseable {
     }
     Duration wait = latency;
     if (fault instanceof Fault.Delay) wait = wait.plus(((Fault.Delay) fault).delay());
+    CompletableFuture<Void> held = gate;
+    if (!held.isDone()) {
+      Duration after = wait;
+      return held.thenComposeAsync(released -> after.isZero()
+          ? CompletableFuture.completedFuture(answer(wire, json, fault, seq))
+          : Patterns.after(after, system, () -> CompletableFuture.completedFuture(answer(wire, json, fault, seq))),
+          executor);
+    }
     if (wait.isZero()) return CompletableFuture.completedFuture(answer(wire, json, fault, seq));
     return Patterns.after(wait, system, () -> CompletableFuture.completedFuture(answer(wire, json, fault, seq)));
   }

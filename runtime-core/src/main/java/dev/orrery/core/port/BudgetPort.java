@@ -24,9 +24,10 @@ public interface BudgetPort {
 
   CompletionStage<Void> reserve(Reservation reservation);
 
-  CompletionStage<Void> settle(String tenantId, String reservationId, Usage usage, String provider, String model);
+  /** The call made under {@code reservation} used {@code usage}: charged once, attributed to its run and node. */
+  CompletionStage<Void> settle(Reservation reservation, Usage usage, String provider, String model);
 
-  CompletionStage<Void> release(String tenantId, String reservationId);
+  CompletionStage<Void> release(Reservation reservation);
 
   /** No budgets at all: every reservation fits. */
   BudgetPort UNLIMITED = new BudgetPort() {
@@ -36,13 +37,12 @@ public interface BudgetPort {
     }
 
     @Override
-    public CompletionStage<Void> settle(String tenantId, String reservationId, Usage usage, String provider,
-        String model) {
+    public CompletionStage<Void> settle(Reservation reservation, Usage usage, String provider, String model) {
       return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public CompletionStage<Void> release(String tenantId, String reservationId) {
+    public CompletionStage<Void> release(Reservation reservation) {
       return CompletableFuture.completedFuture(null);
     }
   };

@@ -158,6 +158,15 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   public record RetryDue(@JsonProperty("step") String stepKey, @JsonProperty("attempt") int attempt)
       implements Command {}
 
+  /**
+   * A step actor stopped. After its report this is nothing; without one (it died), a step the run still
+   * waits for fails, and one waiting for budget tries again later.
+   */
+  public record StepStopped(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("item") Integer item,
+      @JsonProperty("attempt") int attempt) implements Command {}
+
   /** A step waiting for budget may try again. */
   public record BudgetRetryDue(@JsonProperty("step") String stepKey, @JsonProperty("attempt") int attempt)
       implements Command {}
@@ -199,6 +208,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
    * until it reports. Not state: a recovered run re-dispatches its steps, which reserve again.
    */
   private final Map<String, Long> heldTokens = new HashMap<>();
+  /** Makes each step actor's name unique: a step waiting for budget runs its same attempt again. */
+  private long spawned;
 
   private RunEntity(String entityId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard,
       ActorContext<Command> ctx) {
@@ -236,6 +247,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     builder.onCommand(StepDone.class, this::onStepDone);
     builder.onCommand(RetryDue.class, this::onRetryDue);
     builder.onCommand(BudgetRetryDue.class, this::onBudgetRetryDue);
+    builder.onCommand(StepStopped.class, this::onStepStopped);
     builder.onCommand(DeadlinePassed.class, this::onDeadline);
     builder.onCommand(Idle.class, this::onIdle);
     builder.onCommand(Passivate.class, (s, c) -> Effect().stop().thenNoReply());
@@ -367,6 +379,18 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     }
     List<RunEvent> events = List.of(new StepScheduled(step.nodeId(), step.item(), c.attempt(), setup.clock().instant()));
     return persist(events).thenRun(next -> dispatch(next, events)).thenNoReply();
+  }
+
+  private ReplyEffect<RunEvent, RunState> onStepStopped(RunState s, StepStopped c) {
+    StepState step = s.isFinished() ? null : s.step(StepState.key(c.nodeId(), c.item()));
+    if (step == null || step.attempt() != c.attempt()) return Effect().noReply();
+    if (step.status() == StepStatus.SCHEDULED) {
+      return onStepDone(s, new StepDone(c.nodeId(), c.item(), c.attempt(),
+          StepOutcome.failure("INTERNAL", "the step stopped without reporting", true)));
+    }
+    // Its report (another refusal) restarted the timer already; if it died before reporting, this does.
+    if (step.status() == StepStatus.BUDGET_WAIT) startBudgetTimer(step);
+    return Effect().noReply();
   }
 
   private ReplyEffect<RunEvent, RunState> onBudgetRetryDue(RunState s, BudgetRetryDue c) {
@@ -600,11 +624,10 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     // for) in the last milliseconds must reach the run, not be thrown away by a timer that fired first.
     var stepSetup = new StepActor.Setup(ctx.getSelf(), step.nodeId(), step.item(), step.attempt(), request,
         node.outputSchema(), timeout.plus(STEP_TIMER_GRACE), setup.llm());
-    var child = ctx.spawn(StepActor.create(stepSetup), childName(step));
+    var child = ctx.spawn(StepActor.create(stepSetup), childName(step) + "-" + (++spawned));
     // If the step actor dies without reporting, the run hears of it instead of waiting for its deadline;
-    // after a normal report this arrives second and is ignored as a report for a finished attempt.
-    ctx.watchWith(child, new StepDone(step.nodeId(), step.item(), step.attempt(),
-        StepOutcome.failure("INTERNAL", "the step stopped without reporting", true)));
+    // after a normal report this arrives second and finds the attempt no longer waiting.
+    ctx.watchWith(child, new StepStopped(step.nodeId(), step.item(), step.attempt()));
   }
 
   /**
