@@ -15,6 +15,7 @@ import dev.orrery.core.run.RunListener;
 import dev.orrery.core.run.RunSettings;
 import dev.orrery.core.run.WorkflowCache;
 import dev.orrery.core.workflow.WorkflowCatalog;
+import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.edge.AuthRoutes;
 import dev.orrery.edge.BudgetRoutes;
@@ -98,9 +99,13 @@ public final class OrreryNode {
   private final LlmRouter llm;
   private final String databaseDescription;
   private final List<Bootstrap.MintedKey> mintedKeys;
+  private final BudgetLedger ledger;
+  private final Tenants tenants;
 
   private OrreryNode(ActorSystem<Void> system, ServerBinding binding, LlmRouter llm, String databaseDescription,
-      List<Bootstrap.MintedKey> mintedKeys) {
+      List<Bootstrap.MintedKey> mintedKeys, BudgetLedger ledger, Tenants tenants) {
+    this.ledger = ledger;
+    this.tenants = tenants;
     this.system = system;
     this.binding = binding;
     this.llm = llm;
@@ -200,7 +205,7 @@ public final class OrreryNode {
           !adminKey.isBlank(), Duration.ofSeconds(30));
       ServerBinding binding = HttpEdge.bind(system, edge, HttpEdge.routes(json, api, gateway))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
-      return new OrreryNode(system, binding, llm, databaseDescription, minted);
+      return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants);
     } catch (Exception e) {
       projection.shutdown();
       readSide.close();
@@ -260,6 +265,15 @@ public final class OrreryNode {
 
   public LlmRouter llm() {
     return llm;
+  }
+
+  /** The reservation protocol every LLM call of this node follows (benchmarks drive it directly). */
+  public BudgetPort budgets() {
+    return ledger;
+  }
+
+  public Tenants tenants() {
+    return tenants;
   }
 
   public String databaseDescription() {

@@ -4,6 +4,7 @@ import dev.orrery.core.ErrorCode;
 import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.Usage;
+import dev.orrery.ledger.tenant.LeaseRevoked;
 import dev.orrery.ledger.tenant.TenantEntity;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOp;
 import java.time.Clock;
@@ -12,6 +13,7 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
  * The node's way into the ledger: starts the sharded tenants and a batcher, and implements the
@@ -31,10 +33,12 @@ public final class BudgetLedger implements BudgetPort {
   }
 
   public static BudgetLedger start(ActorSystem<?> system, LedgerSettings settings, Clock clock) {
+    ActorRef<Topic.Command<LeaseRevoked>> announcements = system.systemActorOf(
+        Topic.create(LeaseRevoked.class, "ledger-leases"), "ledger-leases", Props.empty());
     TenantEntity.init(system, new TenantEntity.Setup(clock, settings.snapshotEvery(), settings.defaultMaxActiveRuns(),
-        settings.holdTtl()));
-    var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout()),
-        "budget-ledger", Props.empty());
+        settings.holdTtl(), revoked -> announcements.tell(Topic.publish(revoked))));
+    var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout(),
+        settings.leaseTtl(), announcements), "budget-ledger", Props.empty());
     return new BudgetLedger(system, batcher);
   }
 

@@ -1,5 +1,6 @@
 package dev.orrery.ledger.budget;
 
+import dev.orrery.ledger.tenant.LeaseRevoked;
 import dev.orrery.ledger.tenant.TenantEntity;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOp;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOutcomes;
@@ -12,7 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -21,6 +24,11 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * Group commit for the ledger, one per node: operations for a tenant gather while that tenant's previous
  * batch is out, and go to its entity together, to be persisted in one write. With one batch out per tenant
  * a quiet tenant's operation goes at once, and a hot tenant's batches grow with its load.
+ *
+ * <p>A tenant that has no budget and its kill switch off cannot refuse a reservation: when its entity
+ * says so, this node grants that tenant's reservations itself (a lease) until the tenant announces a
+ * change of its limits on the cluster's topic, or the lease's TTL passes. A call of such a tenant then
+ * costs one round trip to its entity (the settlement), not two.
  */
 final class LedgerBatcher {
 
@@ -32,32 +40,53 @@ final class LedgerBatcher {
   private record BatchDone(String tenantId, List<Submit> batch, LedgerOutcomes outcomes, Throwable failure)
       implements Message {}
 
+  private record Revoked(LeaseRevoked revoked) implements Message {}
+
+  private record Lease(long version, long expiresAtNanos) {}
+
   private final ActorContext<Message> ctx;
   private final ClusterSharding sharding;
   private final int batchMax;
   private final Duration askTimeout;
+  private final Duration leaseTtl;
   private final Map<String, ArrayDeque<Submit>> pending = new HashMap<>();
   private final Set<String> inFlight = new HashSet<>();
+  private final Map<String, Lease> leases = new HashMap<>();
+  /** The newest limits version each tenant announced: a grant from before it is stale. */
+  private final Map<String, Long> revokedUpTo = new HashMap<>();
 
-  private LedgerBatcher(ActorContext<Message> ctx, int batchMax, Duration askTimeout) {
+  private LedgerBatcher(ActorContext<Message> ctx, int batchMax, Duration askTimeout, Duration leaseTtl) {
     this.ctx = ctx;
     this.sharding = ClusterSharding.get(ctx.getSystem());
     this.batchMax = batchMax;
     this.askTimeout = askTimeout;
+    this.leaseTtl = leaseTtl;
   }
 
-  static Behavior<Message> create(int batchMax, Duration askTimeout) {
-    return Behaviors.setup(ctx -> new LedgerBatcher(ctx, batchMax, askTimeout).behavior());
+  static Behavior<Message> create(int batchMax, Duration askTimeout, Duration leaseTtl,
+      ActorRef<Topic.Command<LeaseRevoked>> announcements) {
+    return Behaviors.setup(ctx -> {
+      announcements.tell(Topic.subscribe(ctx.messageAdapter(LeaseRevoked.class, Revoked::new)));
+      return new LedgerBatcher(ctx, batchMax, askTimeout, leaseTtl).behavior();
+    });
   }
 
   private Behavior<Message> behavior() {
     return Behaviors.receive(Message.class)
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(BatchDone.class, this::onBatchDone)
+        .onMessage(Revoked.class, this::onRevoked)
         .build();
   }
 
   private Behavior<Message> onSubmit(Submit s) {
+    if (s.op() instanceof LedgerOp.Reserve) {
+      Lease lease = leases.get(s.tenantId());
+      if (lease != null && System.nanoTime() < lease.expiresAtNanos()) {
+        s.result().complete(null);
+        return Behaviors.same();
+      }
+    }
     pending.computeIfAbsent(s.tenantId(), t -> new ArrayDeque<>()).add(s);
     if (!inFlight.contains(s.tenantId())) send(s.tenantId());
     return Behaviors.same();
@@ -70,7 +99,22 @@ final class LedgerBatcher {
       else s.result().complete(done.outcomes().rejections().get(i));
     }
     inFlight.remove(done.tenantId());
+    if (done.outcomes() != null) {
+      long version = done.outcomes().unlimitedAsOf();
+      if (version >= 0 && version >= revokedUpTo.getOrDefault(done.tenantId(), -1L)) {
+        leases.put(done.tenantId(), new Lease(version, System.nanoTime() + leaseTtl.toNanos()));
+      } else {
+        leases.remove(done.tenantId());
+      }
+    }
     if (pending.containsKey(done.tenantId())) send(done.tenantId());
+    return Behaviors.same();
+  }
+
+  private Behavior<Message> onRevoked(Revoked r) {
+    String tenant = r.revoked().tenantId();
+    revokedUpTo.merge(tenant, r.revoked().limitsVersion(), Math::max);
+    leases.remove(tenant);
     return Behaviors.same();
   }
 

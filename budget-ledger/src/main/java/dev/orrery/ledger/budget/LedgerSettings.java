@@ -5,7 +5,7 @@ import java.time.Duration;
 
 /** {@code orrery.ledger}: how reservations are batched and how long they may wait. */
 public record LedgerSettings(int batchMax, Duration askTimeout, int snapshotEvery, int defaultMaxActiveRuns,
-    Duration holdTtl) {
+    Duration holdTtl, Duration leaseTtl) {
   public LedgerSettings {
     if (batchMax <= 0) throw new IllegalArgumentException("batch-max must be > 0, was " + batchMax);
     if (askTimeout.isNegative() || askTimeout.isZero()) {
@@ -16,11 +16,12 @@ public record LedgerSettings(int batchMax, Duration askTimeout, int snapshotEver
       throw new IllegalArgumentException("default-max-active-runs must be > 0, was " + defaultMaxActiveRuns);
     }
     if (holdTtl.isNegative() || holdTtl.isZero()) throw new IllegalArgumentException("hold-ttl must be > 0, was " + holdTtl);
+    if (leaseTtl.isNegative()) throw new IllegalArgumentException("lease-ttl must be >= 0, was " + leaseTtl);
   }
 
   public static LedgerSettings fromConfig(Config config) {
     Config c = config.getConfig("orrery.ledger");
     return new LedgerSettings(c.getInt("batch-max"), c.getDuration("ask-timeout"), c.getInt("snapshot-every"),
-        c.getInt("default-max-active-runs"), c.getDuration("hold-ttl"));
+        c.getInt("default-max-active-runs"), c.getDuration("hold-ttl"), c.getDuration("lease-ttl"));
   }
 }

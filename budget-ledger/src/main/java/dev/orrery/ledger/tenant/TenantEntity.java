@@ -57,8 +57,16 @@ public final class TenantEntity
   static final int[] ALERT_PERCENTS = {80, 100};
   private static final long MICROS_PER_CENT = 10_000;
 
-  /** @param holdTtl a reservation neither settled nor released for this long is released */
-  public record Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl) {
+  /**
+   * @param holdTtl a reservation neither settled nor released for this long is released
+   * @param leases told when the tenant's limits change, so nodes stop granting its reservations locally
+   */
+  public record Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl,
+      LeaseRevoked.Announcer leases) {
+    public Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl) {
+      this(clock, snapshotEvery, defaultMaxActiveRuns, holdTtl, LeaseRevoked.Announcer.NONE);
+    }
+
     public Setup {
       if (snapshotEvery <= 0) throw new IllegalArgumentException("snapshot-every must be > 0, was " + snapshotEvery);
       if (defaultMaxActiveRuns <= 0) {
@@ -131,8 +139,12 @@ public final class TenantEntity
     record Release(String reservationId) implements LedgerOp {}
   }
 
-  /** One entry per operation: null when it was done, else a rejection made by {@link ErrorCode#reject}. */
-  public record LedgerOutcomes(List<String> rejections) implements JsonSerializable {}
+  /**
+   * One entry per operation: null when it was done, else a rejection made by {@link ErrorCode#reject}.
+   * {@code unlimitedAsOf} is the tenant's limits version when no reservation of it can be refused (no
+   * budget, kill switch off), or -1: a node may then grant its reservations itself until told otherwise.
+   */
+  public record LedgerOutcomes(List<String> rejections, long unlimitedAsOf) implements JsonSerializable {}
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record TenantView(
@@ -265,6 +277,7 @@ public final class TenantEntity
       return Effect().reply(c.replyTo(), invalid("limit_cents and token_limit must be >= 0"));
     }
     return Effect().persist(new BudgetSet(c.period(), c.limitCents(), c.tokenLimit(), now()))
+        .thenRun(this::announceLimits)
         .thenReply(c.replyTo(), next -> StatusReply.success(status(next, now())));
   }
 
@@ -281,6 +294,7 @@ public final class TenantEntity
     if (!s.exists()) return Effect().reply(c.replyTo(), StatusReply.error(notFound()));
     if (s.killSwitch() == c.on()) return Effect().reply(c.replyTo(), StatusReply.success(TenantView.of(s)));
     return Effect().persist(new KillSwitchSet(c.on(), c.reason(), now()))
+        .thenRun(this::announceLimits)
         .thenReply(c.replyTo(), next -> StatusReply.success(TenantView.of(next)));
   }
 
@@ -359,7 +373,8 @@ public final class TenantEntity
       for (TenantEvent e : decided) state = state.apply(e);
       events.addAll(decided);
     }
-    var outcomes = new LedgerOutcomes(java.util.Collections.unmodifiableList(rejections));
+    var outcomes = new LedgerOutcomes(java.util.Collections.unmodifiableList(rejections),
+        state.unlimited() ? state.limitsVersion() : -1);
     if (events.isEmpty()) return Effect().reply(c.replyTo(), outcomes);
     return Effect().persist(events).thenReply(c.replyTo(), next -> outcomes);
   }
@@ -474,6 +489,10 @@ public final class TenantEntity
     }
     return new BudgetStatus(tenantId, s.killSwitch(), s.killSwitchReason(), List.copyOf(periods), s.holds().size(),
         s.alerts());
+  }
+
+  private void announceLimits(TenantState next) {
+    setup.leases().announce(new LeaseRevoked(tenantId, next.limitsVersion()));
   }
 
   private Instant now() {

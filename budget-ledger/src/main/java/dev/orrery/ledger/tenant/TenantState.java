@@ -54,7 +54,8 @@ public record TenantState(
     @JsonProperty("kill_switch") boolean killSwitch,
     @JsonProperty("kill_switch_reason") String killSwitchReason,
     @JsonProperty("alerts") List<BudgetAlerted> alerts,
-    @JsonProperty("active_runs") PSet<String> activeRuns) implements JsonSerializable {
+    @JsonProperty("active_runs") PSet<String> activeRuns,
+    @JsonProperty("limits_version") long limitsVersion) implements JsonSerializable {
 
   /**
    * How many settled reservation ids a tenant remembers, so that a step re-dispatched after a crash is not
@@ -107,7 +108,7 @@ public record TenantState(
 
   public static TenantState empty(String tenantId) {
     return new TenantState(tenantId, null, null, 0, Map.of(), Map.of(), HashTreePMap.empty(), 0, 0,
-        HashTreePSet.empty(), TreePVector.empty(), Map.of(), false, null, List.of(), HashTreePSet.empty());
+        HashTreePSet.empty(), TreePVector.empty(), Map.of(), false, null, List.of(), HashTreePSet.empty(), 0);
   }
 
   /**
@@ -130,11 +131,12 @@ public record TenantState(
       @JsonProperty("kill_switch") boolean killSwitch,
       @JsonProperty("kill_switch_reason") String killSwitchReason,
       @JsonProperty("alerts") List<BudgetAlerted> alerts,
-      @JsonProperty("active_runs") List<String> activeRuns) {
+      @JsonProperty("active_runs") List<String> activeRuns,
+      @JsonProperty("limits_version") long limitsVersion) {
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, orEmpty(budgets), orEmpty(spend),
         HashTreePMap.from(orEmpty(holds)), heldCostMicros, heldTokens, HashTreePSet.from(orEmpty(settledOrder)),
         TreePVector.from(orEmpty(settledOrder)), orEmpty(keys), killSwitch, killSwitchReason, orEmpty(alerts),
-        HashTreePSet.from(orEmpty(activeRuns)));
+        HashTreePSet.from(orEmpty(activeRuns)), limitsVersion);
   }
 
   private static <K, V> Map<K, V> orEmpty(Map<K, V> m) {
@@ -143,6 +145,15 @@ public record TenantState(
 
   private static <T> List<T> orEmpty(List<T> l) {
     return l == null ? List.of() : l;
+  }
+
+  /**
+   * Whether no reservation of this tenant can be refused (it exists, has no budget and its kill switch is
+   * off): what lets a node grant its reservations without asking, until {@code limitsVersion} moves.
+   */
+  @JsonIgnore
+  public boolean unlimited() {
+    return exists() && budgets.isEmpty() && !killSwitch;
   }
 
   @JsonIgnore
@@ -172,7 +183,7 @@ public record TenantState(
     if (event instanceof RunEnded e) return withActiveRuns(activeRuns.minus(e.runId()));
     if (event instanceof TenantCreated e) {
       return new TenantState(e.tenantId(), e.name(), e.at(), e.maxActiveRuns(), budgets, spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns);
+          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
     }
     if (event instanceof BudgetSet e) {
       Map<BudgetPeriod, Budget> next = new EnumMap<>(BudgetPeriod.class);
@@ -180,11 +191,11 @@ public record TenantState(
       if (e.limitCents() == null && e.tokenLimit() == null) next.remove(e.period());
       else next.put(e.period(), new Budget(e.limitCents(), e.tokenLimit()));
       return new TenantState(tenantId, name, createdAt, maxActiveRuns, Map.copyOf(next), spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns);
+          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion + 1);
     }
     if (event instanceof MaxActiveRunsSet e) {
       return new TenantState(tenantId, name, createdAt, e.maxActiveRuns(), budgets, spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns);
+          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
     }
     if (event instanceof ApiKeyIssued e) {
       return withKeys(e.keyId(), new ApiKey(e.sha256(), e.role(), e.name(), e.at(), null));
@@ -195,7 +206,8 @@ public record TenantState(
     }
     if (event instanceof KillSwitchSet e) {
       return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, e.on(), e.on() ? e.reason() : null, alerts, activeRuns);
+          heldTokens, settled, settledOrder, keys, e.on(), e.on() ? e.reason() : null, alerts, activeRuns,
+          limitsVersion + 1);
     }
     throw new IllegalArgumentException("unknown tenant event " + event.getClass().getName());
   }
@@ -204,7 +216,7 @@ public record TenantState(
     var hold = new Hold(e.runId(), e.nodeId(), e.tokens(), e.costMicros(), e.at());
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds.plus(e.reservationId(), hold),
         heldCostMicros + e.costMicros(), heldTokens + e.tokens(), settled, settledOrder, keys, killSwitch,
-        killSwitchReason, alerts, activeRuns);
+        killSwitchReason, alerts, activeRuns, limitsVersion);
   }
 
   private TenantState settledWith(Settled e) {
@@ -225,7 +237,7 @@ public record TenantState(
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, Map.copyOf(nextSpend),
         holds.minus(e.reservationId()), heldCostMicros - (hold == null ? 0 : hold.costMicros()),
         heldTokens - (hold == null ? 0 : hold.tokens()), nextSettled, nextOrder, keys, killSwitch, killSwitchReason,
-        alerts, activeRuns);
+        alerts, activeRuns, limitsVersion);
   }
 
   private TenantState released(Released e) {
@@ -233,7 +245,7 @@ public record TenantState(
     if (hold == null) return this;
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds.minus(e.reservationId()),
         heldCostMicros - hold.costMicros(), heldTokens - hold.tokens(), settled, settledOrder, keys, killSwitch,
-        killSwitchReason, alerts, activeRuns);
+        killSwitchReason, alerts, activeRuns, limitsVersion);
   }
 
   private TenantState alerted(BudgetAlerted e) {
@@ -249,18 +261,18 @@ public record TenantState(
     if (nextAlerts.size() > KEPT_ALERTS) nextAlerts = nextAlerts.subList(nextAlerts.size() - KEPT_ALERTS, nextAlerts.size());
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, Map.copyOf(nextSpend), holds,
         heldCostMicros, heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, List.copyOf(nextAlerts),
-        activeRuns);
+        activeRuns, limitsVersion);
   }
 
   private TenantState withKeys(String keyId, ApiKey key) {
     Map<String, ApiKey> next = new LinkedHashMap<>(keys);
     next.put(keyId, key);
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds, heldCostMicros, heldTokens,
-        settled, settledOrder, Map.copyOf(next), killSwitch, killSwitchReason, alerts, activeRuns);
+        settled, settledOrder, Map.copyOf(next), killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
   }
 
   private TenantState withActiveRuns(PSet<String> runs) {
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds, heldCostMicros, heldTokens,
-        settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, runs);
+        settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, runs, limitsVersion);
   }
 }

@@ -616,6 +616,30 @@ class TenantEntityTest {
     assertEquals(List.of(80), afterRelease.state().alerts().stream().map(BudgetAlerted::percent).toList());
   }
 
+  // ---- local grants for tenants without limits ----------------------------------------------------------
+
+  @Test
+  void aTenantWithoutLimitsSaysSoAndAnnouncesEveryChangeOfThem() {
+    List<LeaseRevoked> announced = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var setup = new TenantEntity.Setup(clock, 1_000, DEFAULT_MAX_ACTIVE_RUNS, HOLD_TTL, announced::add);
+    var es = created(EventSourcedBehaviorTestKit.<Command, TenantEvent, TenantState>create(kit.system(),
+        TenantEntity.create(tenantId, setup), EventSourcedBehaviorTestKit.enabledSerializationSettings()));
+
+    long unlimited = ledger(es, reserve("c1", 10, 100)).reply().unlimitedAsOf();
+    assertTrue(unlimited >= 0, "no budget, no kill switch: nothing can be refused");
+
+    es.<StatusReply<TenantView>>runCommand(r -> new SetKillSwitch(true, "stop", r));
+    assertEquals(List.of(new LeaseRevoked(tenantId, unlimited + 1)), announced);
+    assertEquals(-1, ledger(es, reserve("c2", 10, 100)).reply().unlimitedAsOf());
+
+    es.<StatusReply<TenantView>>runCommand(r -> new SetKillSwitch(false, null, r));
+    assertEquals(unlimited + 2, ledger(es, reserve("c3", 10, 100)).reply().unlimitedAsOf());
+
+    es.<StatusReply<BudgetStatus>>runCommand(r -> new SetBudget(BudgetPeriod.DAILY, 100L, null, r));
+    assertEquals(3, announced.size());
+    assertEquals(-1, ledger(es, reserve("c4", 10, 100)).reply().unlimitedAsOf(), "a budget can refuse");
+  }
+
   // ---- helpers -------------------------------------------------------------------------------------------
 
   private EventSourcedBehaviorTestKit<Command, TenantEvent, TenantState> tenant() {

@@ -136,6 +136,8 @@ class BudgetEnforcementTest {
   @Test
   void theKillSwitchStopsEveryNewCallOfItsTenantAtOnce() {
     ApiClient tenant = node.newTenant("runaway", "admin");
+    // A tenant without a budget: after its first call the node grants its reservations by itself.
+    awaitStatus(tenant, submit(tenant, oneCall("fail", null)), "SUCCEEDED");
     long callsBefore = provider.requestCount(COMPLETIONS);
     var on = tenant.postJson("/api/v1/tenants/runaway/kill-switch", Map.of("on", true, "reason", "agent loop"));
     assertEquals(200, on.status(), on.body().toString());
