@@ -188,7 +188,8 @@ public final class OrreryNode {
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");
       var authenticator = new Authenticator(system, jwt,
-          adminKey.isBlank() ? Optional.empty() : Optional.of(ApiKeys.sha256Hex(adminKey)), edge.askTimeout());
+          adminKey.isBlank() ? Optional.empty() : Optional.of(ApiKeys.sha256Hex(adminKey)), edge.askTimeout(),
+          config.getDuration("orrery.auth.key-cache-ttl"), ledger.news());
       var auditLog = new AuditLog(readSide, blocking, clock);
       var auth = new AuthDirectives(authenticator, KeyRateLimiter.perMinute(authSettings, clock), auditLog);
       var jsonRoutes = new JsonRoutes(json, edge.maxBodyBytes());

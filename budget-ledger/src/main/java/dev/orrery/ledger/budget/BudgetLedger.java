@@ -4,7 +4,7 @@ import dev.orrery.core.ErrorCode;
 import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.Usage;
-import dev.orrery.ledger.tenant.LeaseRevoked;
+import dev.orrery.ledger.tenant.TenantNews;
 import dev.orrery.ledger.tenant.TenantEntity;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOp;
 import java.time.Clock;
@@ -26,20 +26,28 @@ public final class BudgetLedger implements BudgetPort {
 
   private final ActorRef<LedgerBatcher.Message> batcher;
   private final ActorSystem<?> system;
+  private final ActorRef<Topic.Command<TenantNews>> news;
 
-  private BudgetLedger(ActorSystem<?> system, ActorRef<LedgerBatcher.Message> batcher) {
+  private BudgetLedger(ActorSystem<?> system, ActorRef<LedgerBatcher.Message> batcher,
+      ActorRef<Topic.Command<TenantNews>> news) {
     this.system = system;
+    this.news = news;
     this.batcher = batcher;
   }
 
   public static BudgetLedger start(ActorSystem<?> system, LedgerSettings settings, Clock clock) {
-    ActorRef<Topic.Command<LeaseRevoked>> announcements = system.systemActorOf(
-        Topic.create(LeaseRevoked.class, "ledger-leases"), "ledger-leases", Props.empty());
+    ActorRef<Topic.Command<TenantNews>> news = system.systemActorOf(Topic.create(TenantNews.class, TenantNews.TOPIC),
+        TenantNews.TOPIC, Props.empty());
     TenantEntity.init(system, new TenantEntity.Setup(clock, settings.snapshotEvery(), settings.defaultMaxActiveRuns(),
-        settings.holdTtl(), revoked -> announcements.tell(Topic.publish(revoked))));
+        settings.holdTtl(), told -> news.tell(Topic.publish(told))));
     var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout(),
-        settings.leaseTtl(), announcements), "budget-ledger", Props.empty());
-    return new BudgetLedger(system, batcher);
+        settings.leaseTtl(), news), "budget-ledger", Props.empty());
+    return new BudgetLedger(system, batcher, news);
+  }
+
+  /** The cluster-wide topic tenants tell their changes on, for others on the node that keep their answers. */
+  public ActorRef<Topic.Command<TenantNews>> news() {
+    return news;
   }
 
   @Override

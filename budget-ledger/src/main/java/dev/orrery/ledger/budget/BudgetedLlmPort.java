@@ -14,11 +14,14 @@ import java.util.concurrent.Executor;
 
 /**
  * An LLM port that keeps every call inside its tenant's budgets: reserve the call's estimate, make the
- * call only if that fits, then settle what it used (before the answer goes back, so an answer a caller
- * saw was always charged) or release the reservation when the call failed. The reservation id is the
+ * call only if that fits, then settle what it used or release the reservation when the call failed. A
+ * run's step gets its answer only once it is settled (an answer a run recorded was always charged); a
+ * gateway call gets it at once and is settled in the background. The reservation id is the
  * call's idempotency key, so a re-dispatched step finds its own reservation instead of a second one.
  */
 public final class BudgetedLlmPort implements LlmPort {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BudgetedLlmPort.class);
+
   private final LlmPort llm;
   private final BudgetPort budget;
   private final Executor executor;
@@ -55,8 +58,16 @@ public final class BudgetedLlmPort implements LlmPort {
     }
     return answer.handleAsync((result, failure) -> {
       if (failure == null) {
-        return budget.settle(reservation, result.usage(), result.provider(), result.model())
-            .thenApply(settled -> result);
+        CompletionStage<Void> settled = budget.settle(reservation, result.usage(), result.provider(), result.model());
+        if (request.runId() != null) return settled.thenApply(done -> result);
+        // A gateway call has no journal of its own to make good a lost answer, and its caller waits on
+        // every millisecond: it is settled in the background (group-committed with the others), as
+        // gateways log spend. A node that dies in between loses that settlement; a run's step never does.
+        settled.whenComplete((done, error) -> {
+          if (error != null) log.warn("settlement of gateway call {} of tenant {} failed: {}",
+              reservation.reservationId(), reservation.tenantId(), error.toString());
+        });
+        return CompletableFuture.completedFuture(result);
       }
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
       return budget.release(reservation)

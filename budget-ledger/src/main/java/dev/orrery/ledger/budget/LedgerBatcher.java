@@ -1,6 +1,6 @@
 package dev.orrery.ledger.budget;
 
-import dev.orrery.ledger.tenant.LeaseRevoked;
+import dev.orrery.ledger.tenant.TenantNews;
 import dev.orrery.ledger.tenant.TenantEntity;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOp;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOutcomes;
@@ -27,7 +27,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  *
  * <p>A tenant that has no budget and its kill switch off cannot refuse a reservation: when its entity
  * says so, this node grants that tenant's reservations itself (a lease) until the tenant announces a
- * change of its limits on the cluster's topic, or the lease's TTL passes. A call of such a tenant then
+ * change of its limits on the cluster's topic ({@link TenantNews}), or the lease's TTL passes. A call of such a tenant then
  * costs one round trip to its entity (the settlement), not two.
  */
 final class LedgerBatcher {
@@ -40,7 +40,7 @@ final class LedgerBatcher {
   private record BatchDone(String tenantId, List<Submit> batch, LedgerOutcomes outcomes, Throwable failure)
       implements Message {}
 
-  private record Revoked(LeaseRevoked revoked) implements Message {}
+  private record News(TenantNews news) implements Message {}
 
   private record Lease(long version, long expiresAtNanos) {}
 
@@ -64,9 +64,9 @@ final class LedgerBatcher {
   }
 
   static Behavior<Message> create(int batchMax, Duration askTimeout, Duration leaseTtl,
-      ActorRef<Topic.Command<LeaseRevoked>> announcements) {
+      ActorRef<Topic.Command<TenantNews>> news) {
     return Behaviors.setup(ctx -> {
-      announcements.tell(Topic.subscribe(ctx.messageAdapter(LeaseRevoked.class, Revoked::new)));
+      news.tell(Topic.subscribe(ctx.messageAdapter(TenantNews.class, News::new)));
       return new LedgerBatcher(ctx, batchMax, askTimeout, leaseTtl).behavior();
     });
   }
@@ -75,7 +75,7 @@ final class LedgerBatcher {
     return Behaviors.receive(Message.class)
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(BatchDone.class, this::onBatchDone)
-        .onMessage(Revoked.class, this::onRevoked)
+        .onMessage(News.class, this::onNews)
         .build();
   }
 
@@ -111,10 +111,11 @@ final class LedgerBatcher {
     return Behaviors.same();
   }
 
-  private Behavior<Message> onRevoked(Revoked r) {
-    String tenant = r.revoked().tenantId();
-    revokedUpTo.merge(tenant, r.revoked().limitsVersion(), Math::max);
-    leases.remove(tenant);
+  private Behavior<Message> onNews(News n) {
+    if (n.news() instanceof TenantNews.LimitsChanged changed) {
+      revokedUpTo.merge(changed.tenantId(), changed.limitsVersion(), Math::max);
+      leases.remove(changed.tenantId());
+    }
     return Behaviors.same();
   }
 

@@ -59,12 +59,12 @@ public final class TenantEntity
 
   /**
    * @param holdTtl a reservation neither settled nor released for this long is released
-   * @param leases told when the tenant's limits change, so nodes stop granting its reservations locally
+   * @param news told when the tenant's limits change or a key is revoked, so nodes drop what they kept
    */
   public record Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl,
-      LeaseRevoked.Announcer leases) {
+      TenantNews.Announcer news) {
     public Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl) {
-      this(clock, snapshotEvery, defaultMaxActiveRuns, holdTtl, LeaseRevoked.Announcer.NONE);
+      this(clock, snapshotEvery, defaultMaxActiveRuns, holdTtl, TenantNews.Announcer.NONE);
     }
 
     public Setup {
@@ -319,6 +319,7 @@ public final class TenantEntity
     }
     if (!key.active()) return Effect().reply(c.replyTo(), StatusReply.success(KeyInfo.of(c.keyId(), key)));
     return Effect().persist(new ApiKeyRevoked(c.keyId(), now()))
+        .thenRun(next -> setup.news().announce(new TenantNews.KeyRevoked(tenantId, c.keyId())))
         .thenReply(c.replyTo(), next -> StatusReply.success(KeyInfo.of(c.keyId(), next.keys().get(c.keyId()))));
   }
 
@@ -492,7 +493,7 @@ public final class TenantEntity
   }
 
   private void announceLimits(TenantState next) {
-    setup.leases().announce(new LeaseRevoked(tenantId, next.limitsVersion()));
+    setup.news().announce(new TenantNews.LimitsChanged(tenantId, next.limitsVersion()));
   }
 
   private Instant now() {

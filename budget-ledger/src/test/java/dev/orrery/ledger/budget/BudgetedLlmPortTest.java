@@ -88,6 +88,21 @@ class BudgetedLlmPortTest {
   }
 
   @Test
+  void aGatewayCallGetsItsAnswerAtOnceAndIsSettledInTheBackground() {
+    llm.answer = CompletableFuture.completedFuture(RESULT);
+    budget.settleAnswer = new CompletableFuture<>();
+
+    var gatewayCall = new LlmRequest("gateway/k1", "acme", "default", null, List.of(ChatMessage.user("Hi")), 800,
+        null, null, Duration.ofSeconds(30), List.of(), null);
+    var answer = port.complete(gatewayCall).toCompletableFuture();
+
+    assertSame(RESULT, answer.join(), "not held back by its settlement");
+    assertEquals(List.of(new Settlement("acme", "gateway/k1", USED, "openai", "gpt-4o-mini")), budget.settlements);
+    budget.settleAnswer.completeExceptionally(new StepFailure("TIMEOUT", "the ledger did not answer", true));
+    assertSame(RESULT, answer.join());
+  }
+
+  @Test
   void aFailedCallReleasesItsReservationAndTheCallerSeesTheCallsOwnFailure() {
     var unavailable = new StepFailure("PROVIDER_UNAVAILABLE", "every provider of route default failed", true);
     llm.answer = CompletableFuture.failedFuture(unavailable);

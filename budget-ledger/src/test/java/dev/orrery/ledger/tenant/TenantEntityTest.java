@@ -620,7 +620,7 @@ class TenantEntityTest {
 
   @Test
   void aTenantWithoutLimitsSaysSoAndAnnouncesEveryChangeOfThem() {
-    List<LeaseRevoked> announced = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<TenantNews> announced = new java.util.concurrent.CopyOnWriteArrayList<>();
     var setup = new TenantEntity.Setup(clock, 1_000, DEFAULT_MAX_ACTIVE_RUNS, HOLD_TTL, announced::add);
     var es = created(EventSourcedBehaviorTestKit.<Command, TenantEvent, TenantState>create(kit.system(),
         TenantEntity.create(tenantId, setup), EventSourcedBehaviorTestKit.enabledSerializationSettings()));
@@ -629,7 +629,7 @@ class TenantEntityTest {
     assertTrue(unlimited >= 0, "no budget, no kill switch: nothing can be refused");
 
     es.<StatusReply<TenantView>>runCommand(r -> new SetKillSwitch(true, "stop", r));
-    assertEquals(List.of(new LeaseRevoked(tenantId, unlimited + 1)), announced);
+    assertEquals(List.of(new TenantNews.LimitsChanged(tenantId, unlimited + 1)), announced);
     assertEquals(-1, ledger(es, reserve("c2", 10, 100)).reply().unlimitedAsOf());
 
     es.<StatusReply<TenantView>>runCommand(r -> new SetKillSwitch(false, null, r));

@@ -4,11 +4,19 @@ import dev.orrery.core.ErrorCode;
 import dev.orrery.edge.ApiError;
 import dev.orrery.ledger.tenant.Role;
 import dev.orrery.ledger.tenant.TenantEntity;
+import dev.orrery.ledger.tenant.TenantNews;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
@@ -16,22 +24,47 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * against its tenant's key hashes, {@code Bearer <JWT>} by its signature and, when it was minted from one
  * of our keys, by that key still being active, so revoking a key stops its tokens at once. Every failure is
  * the same {@code UNAUTHENTICATED}: nothing of the key or token is echoed, nothing says which part failed.
+ *
+ * <p>A key the tenant accepted is remembered on this node for {@code keyCacheTtl}, so a request does not
+ * wait for the tenant's entity (busy with its ledger's writes) every time; a revocation is told to every
+ * node on the tenants' topic and ends the key here at once.
  */
 public final class Authenticator {
   private static final String BEARER = "Bearer ";
   private static final String FAILED = "missing or invalid credentials";
+  private static final int MAX_ACCEPTED_KEYS = 100_000;
 
   private final ClusterSharding sharding;
   private final JwtService jwt;
   private final Optional<String> adminKeySha256;
   private final Duration askTimeout;
+  private final long keyCacheTtlNanos;
+  private final Map<String, AcceptedKey> accepted = new ConcurrentHashMap<>();
+  /** Keys revoked while this node ran: an answer about one that arrives after its revocation is not kept. */
+  private final Set<String> revoked = ConcurrentHashMap.newKeySet();
 
-  /** @param adminKeySha256 the SHA-256 of the configured platform admin key, if one is configured */
-  public Authenticator(ActorSystem<?> system, JwtService jwt, Optional<String> adminKeySha256, Duration askTimeout) {
+  private record AcceptedKey(String sha256, Role role, long expiresAtNanos) {}
+
+  /**
+   * @param adminKeySha256 the SHA-256 of the configured platform admin key, if one is configured
+   * @param news the tenants' topic, where key revocations are told
+   */
+  public Authenticator(ActorSystem<?> system, JwtService jwt, Optional<String> adminKeySha256, Duration askTimeout,
+      Duration keyCacheTtl, ActorRef<Topic.Command<TenantNews>> news) {
     this.sharding = ClusterSharding.get(system);
     this.jwt = jwt;
     this.adminKeySha256 = adminKeySha256;
     this.askTimeout = askTimeout;
+    this.keyCacheTtlNanos = keyCacheTtl.toNanos();
+    ActorRef<TenantNews> listener = system.systemActorOf(Behaviors.receive(TenantNews.class)
+        .onMessage(TenantNews.KeyRevoked.class, k -> {
+          revoked.add(cacheKey(k.tenantId(), k.keyId()));
+          accepted.remove(cacheKey(k.tenantId(), k.keyId()));
+          return Behaviors.same();
+        })
+        .onAnyMessage(other -> Behaviors.same())
+        .build(), "auth-key-revocations", Props.empty());
+    news.tell(Topic.subscribe(listener));
   }
 
   public CompletionStage<Principal> authenticate(Optional<String> authorization) {
@@ -66,11 +99,24 @@ public final class Authenticator {
         keyRole.allows(token.role()) ? token.role() : keyRole, token.keyId()));
   }
 
-  /** The role of an active key, or the one refusal. */
+  /** The role of an active key (checked against its hash when one is given), or the one refusal. */
   public CompletionStage<Role> role(String tenantId, String keyId, String sha256) {
     if (!ApiKeys.validTenantId(tenantId)) return refused();
+    String cacheKey = cacheKey(tenantId, keyId);
+    AcceptedKey known = accepted.get(cacheKey);
+    if (known != null && System.nanoTime() < known.expiresAtNanos()
+        && (sha256 == null || ApiKeys.sameHash(known.sha256(), sha256))) {
+      return CompletableFuture.completedFuture(known.role());
+    }
     return sharding.entityRefFor(TenantEntity.KEY, tenantId)
         .<Role>askWithStatus(replyTo -> new TenantEntity.Authenticate(keyId, sha256, replyTo), askTimeout)
+        .thenApply(role -> {
+          if (keyCacheTtlNanos > 0 && !revoked.contains(cacheKey)) {
+            if (accepted.size() > MAX_ACCEPTED_KEYS) accepted.clear();
+            accepted.put(cacheKey, new AcceptedKey(sha256, role, System.nanoTime() + keyCacheTtlNanos));
+          }
+          return role;
+        })
         .exceptionallyCompose(error -> {
           Throwable cause = error.getCause() != null ? error.getCause() : error;
           // A ledger that did not answer is our failure, not the caller's credentials.
@@ -89,6 +135,10 @@ public final class Authenticator {
           if (cause instanceof java.util.concurrent.TimeoutException) return CompletableFuture.failedFuture(cause);
           return refused();
         });
+  }
+
+  private static String cacheKey(String tenantId, String keyId) {
+    return tenantId + "|" + keyId;
   }
 
   private static Principal principal(String tenantId, String keyId, Role role, String rateKey) {
