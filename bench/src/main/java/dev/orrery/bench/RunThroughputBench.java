@@ -29,7 +29,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * submitted whenever one finishes. Prints completed steps/s, persisted events/s and the time from
  * submit to completion (p50/p99).
  *
- * <p>Arguments (all optional): {@code runs=20000 concurrency=1000 steps=10 shape=chain|wide warmup=2000}.
+ * <p>Arguments (all optional): {@code runs=20000 concurrency=1000 steps=10 shape=chain|wide warmup=2000}, and
+ * any {@code orrery.*}, {@code pekko.*} or {@code jdbc-*} setting to compare.
  * {@code chain}: each step uses the previous one's output; {@code wide}: the steps of a run are
  * independent and run side by side.
  */
@@ -53,13 +54,17 @@ public final class RunThroughputBench {
     var completions = new LinkedBlockingQueue<String>();
     var events = new LongAdder();
     var failed = new AtomicLong();
+    Map<String, Object> settings = new java.util.HashMap<>(Map.of(
+        "orrery.http.port", 0,
+        "pekko.remote.artery.canonical.port", 0,
+        "pekko.loglevel", "WARNING",
+        "orrery.llm.simulated.latency-ms", 0));
+    opts.forEach((k, v) -> {
+      if (k.startsWith("orrery.") || k.startsWith("pekko.") || k.startsWith("jdbc-")) settings.put(k, v);
+    });
     OrreryNode node = OrreryNode.start(new OrreryNode.Options(
         DatabaseSettings.embedded(dataDir),
-        OrreryNode.overrides(Map.of(
-            "orrery.http.port", 0,
-            "pekko.remote.artery.canonical.port", 0,
-            "pekko.loglevel", "WARNING",
-            "orrery.llm.simulated.latency-ms", 0)),
+        OrreryNode.overrides(settings),
         (tenant, runId, batch) -> {
           events.add(batch.size());
           RunEvent last = batch.get(batch.size() - 1);
