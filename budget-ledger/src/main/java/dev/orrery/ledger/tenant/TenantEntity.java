@@ -318,9 +318,18 @@ public final class TenantEntity
       return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.NOT_FOUND.reject("key " + c.keyId() + " not found")));
     }
     if (!key.active()) return Effect().reply(c.replyTo(), StatusReply.success(KeyInfo.of(c.keyId(), key)));
+    if (key.role() == Role.ADMIN && activeAdmins(s) == 1) {
+      // Nobody could then manage the tenant's keys: issue another admin key first, then revoke this one.
+      return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.CONFLICT.reject("key " + c.keyId()
+          + " is the tenant's last active admin key; issue another admin key before revoking it")));
+    }
     return Effect().persist(new ApiKeyRevoked(c.keyId(), now()))
         .thenRun(next -> setup.news().announce(new TenantNews.KeyRevoked(tenantId, c.keyId())))
         .thenReply(c.replyTo(), next -> StatusReply.success(KeyInfo.of(c.keyId(), next.keys().get(c.keyId()))));
+  }
+
+  private static long activeAdmins(TenantState s) {
+    return s.keys().values().stream().filter(k -> k.active() && k.role() == Role.ADMIN).count();
   }
 
   private ReplyEffect<TenantEvent, TenantState> onListKeys(TenantState s, ListKeys c) {

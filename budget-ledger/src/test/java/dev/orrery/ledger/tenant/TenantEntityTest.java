@@ -476,6 +476,20 @@ class TenantEntityTest {
   }
 
   @Test
+  void theLastActiveAdminKeyCannotBeRevoked() {
+    var es = created();
+    es.<StatusReply<KeyInfo>>runCommand(r -> new IssueKey("a1", sha256("secret-1"), Role.ADMIN, "ops", r));
+    var refused = es.<StatusReply<KeyInfo>>runCommand(r -> new RevokeKey("a1", r));
+    assertTrue(refused.hasNoEvents());
+    assertEquals(ErrorCode.CONFLICT, codeOf(refused.reply()));
+    assertEquals(Role.ADMIN, authenticate(es, "a1", sha256("secret-1")).getValue());
+
+    es.<StatusReply<KeyInfo>>runCommand(r -> new IssueKey("a2", sha256("secret-2"), Role.ADMIN, "ops", r));
+    assertTrue(es.<StatusReply<KeyInfo>>runCommand(r -> new RevokeKey("a1", r)).reply().isSuccess());
+    assertEquals(ErrorCode.CONFLICT, codeOf(es.<StatusReply<KeyInfo>>runCommand(r -> new RevokeKey("a2", r)).reply()));
+  }
+
+  @Test
   void issuingAKeyAgainIsAnsweredButAnotherHashUnderTheSameIdConflicts() {
     var es = created();
     es.<StatusReply<KeyInfo>>runCommand(r -> new IssueKey("k1", sha256("secret-1"), Role.ADMIN, "ops", r));
