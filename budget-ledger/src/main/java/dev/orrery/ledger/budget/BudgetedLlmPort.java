@@ -58,16 +58,18 @@ public final class BudgetedLlmPort implements LlmPort {
     }
     return answer.handleAsync((result, failure) -> {
       if (failure == null) {
-        CompletionStage<Void> settled = budget.settle(reservation, result.usage(), result.provider(), result.model());
-        if (request.runId() != null) return settled.thenApply(done -> result);
+        CompletionStage<LlmResult> settled = budget.settle(reservation, result.usage(), result.provider(),
+            result.model()).handle((done, error) -> {
+              // A ledger that stays down through the settlement's retries loses this charge (logged); the
+              // answer, which the provider has billed, is still worth more than a second call.
+              if (error != null) log.warn("settlement of call {} of tenant {} failed: {}",
+                  reservation.reservationId(), reservation.tenantId(), error.toString());
+              return result;
+            });
         // A gateway call has no journal of its own to make good a lost answer, and its caller waits on
         // every millisecond: it is settled in the background (group-committed with the others), as
         // gateways log spend. A node that dies in between loses that settlement; a run's step never does.
-        settled.whenComplete((done, error) -> {
-          if (error != null) log.warn("settlement of gateway call {} of tenant {} failed: {}",
-              reservation.reservationId(), reservation.tenantId(), error.toString());
-        });
-        return CompletableFuture.completedFuture(result);
+        return request.runId() != null ? settled : CompletableFuture.completedFuture(result);
       }
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
       return budget.release(reservation)

@@ -88,6 +88,17 @@ class BudgetedLlmPortTest {
   }
 
   @Test
+  void aSettlementThatFailsDoesNotThrowAwayTheAnswerTheProviderBilled() {
+    llm.answer = CompletableFuture.completedFuture(RESULT);
+    budget.settleAnswer = CompletableFuture.failedFuture(new StepFailure("TIMEOUT", "the ledger did not answer", true));
+
+    var answer = port.complete(request("acme", "run-1/summarize/1"));
+
+    assertSame(RESULT, answer.toCompletableFuture().join());
+    assertEquals(1, llm.requests.size(), "no second call");
+  }
+
+  @Test
   void aGatewayCallGetsItsAnswerAtOnceAndIsSettledInTheBackground() {
     llm.answer = CompletableFuture.completedFuture(RESULT);
     budget.settleAnswer = new CompletableFuture<>();
