@@ -205,6 +205,34 @@ class BudgetEnforcementTest {
     assertEquals(2, tenant.get("/api/v1/budgets/status").body().get("alerts").size(), "alerts are not repeated");
   }
 
+  @Test
+  void aTenantPastItsLimitOfActiveRunsIsToldToComeBackLater() {
+    var created = node.platformAdmin().postJson("/api/v1/tenants", Map.of("tenant_id", "busy", "max_active_runs", 2));
+    assertEquals(201, created.status(), created.body().toString());
+    ApiClient tenant = node.api().as(TestNode.newKey(node.platformAdmin(), "busy", "developer"));
+    List<String> runs = new ArrayList<>();
+    provider.holdAnswers();
+    try {
+      runs.add(submit(tenant, oneCall("fail", null)));
+      runs.add(submit(tenant, oneCall("fail", null)));
+      ApiClient.Response third = tenant.postJson("/api/v1/runs", oneCall("fail", null));
+      assertEquals(429, third.status(), third.body().toString());
+      assertEquals("RATE_LIMIT_EXCEEDED", third.errorCode());
+      assertTrue(third.body().at("/error/message").asText().contains("active runs"), third.body().toString());
+      assertTrue(Integer.parseInt(third.header("Retry-After")) >= 1);
+      assertTrue(third.body().at("/error/retry_after").asInt() >= 1, third.body().toString());
+    } finally {
+      provider.releaseAnswers();
+    }
+    for (String run : runs) awaitStatus(tenant, run, "SUCCEEDED");
+    // Ended runs gave their slots back.
+    awaitStatus(tenant, submit(tenant, oneCall("fail", null)), "SUCCEEDED");
+    probe().awaitAssert(WAIT, Duration.ofMillis(50), () -> {
+      assertEquals(0, node.platformAdmin().get("/api/v1/tenants/busy").body().get("active_runs").asInt());
+      return null;
+    });
+  }
+
   // ---- helpers -----------------------------------------------------------------------------------------
 
   static Map<String, Object> oneCall(String onBudgetExhausted, Long tokenBudget) {
