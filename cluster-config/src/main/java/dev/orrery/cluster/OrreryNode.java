@@ -187,15 +187,15 @@ public final class OrreryNode {
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");
-      var authenticator = new Authenticator(system, jwt,
-          adminKey.isBlank() ? Optional.empty() : Optional.of(ApiKeys.sha256Hex(adminKey)), edge.askTimeout(),
+      var authenticator = new Authenticator(system, tenants, jwt,
+          adminKey.isBlank() ? Optional.empty() : Optional.of(ApiKeys.sha256Hex(adminKey)),
           config.getDuration("orrery.auth.key-cache-ttl"), ledger.news());
       var auditLog = new AuditLog(readSide, blocking, clock);
       var auth = new AuthDirectives(authenticator, KeyRateLimiter.perMinute(authSettings, clock), auditLog);
       var jsonRoutes = new JsonRoutes(json, edge.maxBodyBytes());
       var api = new HttpEdge.Api(
           new RunRoutes(system, edge, new WorkflowCatalog(), workflows,
-              new RunJournal(system, config.getString("orrery.read-journal-plugin")), json, auth, tenants),
+              new RunJournal(system, config.getString("orrery.read-journal-plugin")), jsonRoutes, auth, tenants),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
           new AuthRoutes(authenticator, jwt, jsonRoutes),

@@ -42,9 +42,9 @@ public final class BudgetRoutes {
         pathEndOrSingleSlash(() -> post(() -> auth.mutating(Role.ADMIN, "budget.set", refusals,
             caller -> routes.withBody(body -> completeWithFuture(set(caller.tenantId(), body)))))),
         path("status", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
-            caller -> completeWithFuture(routes.guarded(() -> tenants
+            caller -> routes.answer(() -> tenants
                 .<TenantEntity.BudgetStatus>ask(caller.tenantId(), TenantEntity.GetBudgetStatus::new)
-                .thenApply(status -> routes.ok(StatusCodes.OK, status)))))))));
+                .thenApply(status -> routes.ok(StatusCodes.OK, status))))))));
   }
 
   private CompletionStage<HttpResponse> set(String tenantId, String body) {

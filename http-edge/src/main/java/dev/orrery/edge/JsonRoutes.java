@@ -1,5 +1,6 @@
 package dev.orrery.edge;
 
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
@@ -61,6 +62,11 @@ public final class JsonRoutes {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("a response body is always serializable", e);
     }
+  }
+
+  /** Completes with a handler's answer, {@link #guarded}. */
+  public Route answer(Supplier<CompletionStage<HttpResponse>> handler) {
+    return completeWithFuture(guarded(handler));
   }
 
   /** Runs a handler so that what it throws, and what its future fails with, ends in the envelope. */

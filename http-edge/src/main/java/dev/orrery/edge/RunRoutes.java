@@ -2,7 +2,6 @@ package dev.orrery.edge;
 
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
-import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
@@ -35,7 +34,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -53,13 +51,12 @@ public final class RunRoutes {
   private final WorkflowCache workflows;
   private final RunJournal journal;
   private final ObjectMapper json;
-  private final ErrorEnvelope errors;
   private final JsonRoutes routes;
   private final AuthDirectives auth;
   private final Tenants tenants;
 
   public RunRoutes(ActorSystem<?> system, EdgeSettings settings, WorkflowCatalog catalog, WorkflowCache workflows,
-      RunJournal journal, ObjectMapper json, AuthDirectives auth, Tenants tenants) {
+      RunJournal journal, JsonRoutes routes, AuthDirectives auth, Tenants tenants) {
     this.sharding = ClusterSharding.get(system);
     this.auth = auth;
     this.tenants = tenants;
@@ -67,13 +64,12 @@ public final class RunRoutes {
     this.catalog = catalog;
     this.workflows = workflows;
     this.journal = journal;
-    this.json = json;
-    this.errors = new ErrorEnvelope(json);
-    this.routes = new JsonRoutes(json, settings.maxBodyBytes());
+    this.json = routes.json();
+    this.routes = routes;
   }
 
   public Route route() {
-    AuthDirectives.Refusals refusals = errors::response;
+    AuthDirectives.Refusals refusals = routes.errors()::response;
     return pathPrefix("runs", () -> concat(
         pathEndOrSingleSlash(() -> post(() -> auth.mutating(Role.DEVELOPER, "run.submit", refusals, this::submit))),
         pathPrefix(PathMatchers.segment(), runId -> concat(
@@ -83,21 +79,17 @@ public final class RunRoutes {
                 caller -> parameterOptional("from_seq",
                     fromSeq -> completeWithFuture(journal(caller.tenantId(), runId, fromSeq)))))),
             path("cancel", () -> post(() -> auth.mutating(Role.DEVELOPER, "run.cancel", refusals,
-                caller -> withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body))))))))));
+                caller -> routes.withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body))))))))));
   }
 
   private Route submit(Principal caller) {
     return optionalHeaderValueByName("Idempotency-Key", key -> extractRequest(request ->
-        withBody(body -> completeWithFuture(start(caller.tenantId(), request, body, key)))));
-  }
-
-  private Route withBody(java.util.function.Function<String, Route> inner) {
-    return routes.withBody(inner);
+        routes.withBody(body -> completeWithFuture(start(caller.tenantId(), request, body, key)))));
   }
 
   private CompletionStage<HttpResponse> start(String tenant, HttpRequest request, String body,
       Optional<String> idempotencyKey) {
-    return guarded(() -> {
+    return routes.guarded(() -> {
       if (idempotencyKey.isPresent() && (idempotencyKey.get().isBlank() || idempotencyKey.get().length() > 255)) {
         throw new ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1..255 characters");
       }
@@ -119,22 +111,22 @@ public final class RunRoutes {
           .whenComplete((started, failure) -> {
             if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
           })
-          .thenApply(started -> ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
+          .thenApply(started -> routes.ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
               .addHeader(Location.create("/api/v1/runs/" + runId))));
     });
   }
 
   private CompletionStage<HttpResponse> read(String tenant, String runId) {
-    return guarded(() -> run(tenant, known(runId))
+    return routes.guarded(() -> run(tenant, known(runId))
         .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
-        .thenApply(view -> ok(StatusCodes.OK, view)));
+        .thenApply(view -> routes.ok(StatusCodes.OK, view)));
   }
 
   private CompletionStage<HttpResponse> journal(String tenant, String runId, Optional<String> fromSeq) {
-    return guarded(() -> {
+    return routes.guarded(() -> {
       long from = fromSeq.map(RunRoutes::seqOf).orElse(1L);
       return journal.read(tenant, known(runId), from).thenCompose(events -> {
-        HttpResponse found = ok(StatusCodes.OK, Map.of("run_id", runId, "events", events));
+        HttpResponse found = routes.ok(StatusCodes.OK, Map.of("run_id", runId, "events", events));
         if (!events.isEmpty()) return CompletableFuture.completedFuture(found);
         // Nothing at or after from_seq: an existing run answers an empty page, an unknown one 404.
         return run(tenant, runId)
@@ -145,7 +137,7 @@ public final class RunRoutes {
   }
 
   private CompletionStage<HttpResponse> cancel(String tenant, String runId, String body) {
-    return guarded(() -> {
+    return routes.guarded(() -> {
       String reason = "cancelled over the API";
       if (!body.isBlank()) {
         JsonNode tree = routes.readObject(body);
@@ -154,7 +146,7 @@ public final class RunRoutes {
       String why = reason;
       return run(tenant, known(runId))
           .<RunView>askWithStatus(replyTo -> new RunEntity.Cancel(why, replyTo), settings.askTimeout())
-          .thenApply(view -> ok(StatusCodes.OK, view));
+          .thenApply(view -> routes.ok(StatusCodes.OK, view));
     });
   }
 
@@ -176,13 +168,5 @@ public final class RunRoutes {
       // answered below
     }
     throw new ApiError(ErrorCode.INVALID_REQUEST, "from_seq must be a positive integer, was '" + text + "'");
-  }
-
-  private HttpResponse ok(StatusCode status, Object body) {
-    return routes.ok(status, body);
-  }
-
-  private CompletionStage<HttpResponse> guarded(java.util.function.Supplier<CompletionStage<HttpResponse>> handler) {
-    return routes.guarded(handler);
   }
 }

@@ -55,23 +55,19 @@ public final class TenantRoutes {
 
   private Route tenant(String tenantId) {
     return concat(
-        pathEndOrSingleSlash(() -> get(() -> own(tenantId, Role.VIEWER, null, caller -> answer(
+        pathEndOrSingleSlash(() -> get(() -> own(tenantId, Role.VIEWER, null, caller -> routes.answer(
             () -> tenants.get(tenantId).thenApply(view -> routes.ok(StatusCodes.OK, view)))))),
         pathPrefix("keys", () -> concat(
             pathEndOrSingleSlash(() -> concat(
                 post(() -> own(tenantId, Role.ADMIN, "key.issue",
                     caller -> routes.withBody(body -> completeWithFuture(issueKey(tenantId, body))))),
-                get(() -> own(tenantId, Role.ADMIN, null, caller -> answer(() -> tenants.keys(tenantId)
+                get(() -> own(tenantId, Role.ADMIN, null, caller -> routes.answer(() -> tenants.keys(tenantId)
                     .thenApply(keys -> routes.ok(StatusCodes.OK, Map.of("keys", keys)))))))),
-            path(PathMatchers.segment(), keyId -> delete(() -> own(tenantId, Role.ADMIN, "key.revoke", caller -> answer(
+            path(PathMatchers.segment(), keyId -> delete(() -> own(tenantId, Role.ADMIN, "key.revoke", caller -> routes.answer(
                 () -> tenants.<TenantEntity.KeyInfo>ask(tenantId, replyTo -> new TenantEntity.RevokeKey(keyId, replyTo))
                     .thenApply(key -> routes.ok(StatusCodes.OK, key)))))))),
         path("kill-switch", () -> post(() -> own(tenantId, Role.ADMIN, "kill_switch.set",
             caller -> routes.withBody(body -> completeWithFuture(killSwitch(tenantId, body)))))));
-  }
-
-  private Route answer(java.util.function.Supplier<CompletionStage<HttpResponse>> handler) {
-    return completeWithFuture(routes.guarded(handler));
   }
 
   /**

@@ -42,7 +42,6 @@ final class LedgerBatcher {
 
   private record News(TenantNews news) implements Message {}
 
-  private record Lease(long version, long expiresAtNanos) {}
 
   private final ActorContext<Message> ctx;
   private final ClusterSharding sharding;
@@ -51,7 +50,8 @@ final class LedgerBatcher {
   private final Duration leaseTtl;
   private final Map<String, ArrayDeque<Submit>> pending = new HashMap<>();
   private final Set<String> inFlight = new HashSet<>();
-  private final Map<String, Lease> leases = new HashMap<>();
+  /** Tenants whose reservations this node grants itself, until the given {@code System.nanoTime()}. */
+  private final Map<String, Long> leasedUntil = new HashMap<>();
   /** The newest limits version each tenant announced: a grant from before it is stale. */
   private final Map<String, Long> revokedUpTo = new HashMap<>();
 
@@ -81,8 +81,8 @@ final class LedgerBatcher {
 
   private Behavior<Message> onSubmit(Submit s) {
     if (s.op() instanceof LedgerOp.Reserve) {
-      Lease lease = leases.get(s.tenantId());
-      if (lease != null && System.nanoTime() < lease.expiresAtNanos()) {
+      Long until = leasedUntil.get(s.tenantId());
+      if (until != null && System.nanoTime() < until) {
         s.result().complete(null);
         return Behaviors.same();
       }
@@ -102,9 +102,9 @@ final class LedgerBatcher {
     if (done.outcomes() != null) {
       long version = done.outcomes().unlimitedAsOf();
       if (version >= 0 && version >= revokedUpTo.getOrDefault(done.tenantId(), -1L)) {
-        leases.put(done.tenantId(), new Lease(version, System.nanoTime() + leaseTtl.toNanos()));
+        leasedUntil.put(done.tenantId(), System.nanoTime() + leaseTtl.toNanos());
       } else {
-        leases.remove(done.tenantId());
+        leasedUntil.remove(done.tenantId());
       }
     }
     if (pending.containsKey(done.tenantId())) send(done.tenantId());
@@ -114,7 +114,7 @@ final class LedgerBatcher {
   private Behavior<Message> onNews(News n) {
     if (n.news() instanceof TenantNews.LimitsChanged changed) {
       revokedUpTo.merge(changed.tenantId(), changed.limitsVersion(), Math::max);
-      leases.remove(changed.tenantId());
+      leasedUntil.remove(changed.tenantId());
     }
     return Behaviors.same();
   }

@@ -86,8 +86,9 @@ public final class AuthDirectives {
     Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     if (cause instanceof ApiError e && e.code() == ErrorCode.UNAUTHENTICATED) {
       HttpResponse refused = refusals.refusal(ErrorCode.UNAUTHENTICATED, e.getMessage(), Map.of());
-      return refused.withHeaders(headersBut(refused, "WWW-Authenticate",
-          List.of(RawHeader.create("WWW-Authenticate", "Bearer"))));
+      // Our envelope carries the challenge already; OpenAI's shape (the gateway) does not.
+      return refused.getHeader("WWW-Authenticate").isPresent() ? refused
+          : refused.addHeader(RawHeader.create("WWW-Authenticate", "Bearer"));
     }
     // The ledger did not answer: our failure, not the caller's credentials.
     return refusals.refusal(ErrorCode.TIMEOUT, "could not check the credentials in time; try again", Map.of());

@@ -5,6 +5,7 @@ import dev.orrery.edge.ApiError;
 import dev.orrery.ledger.tenant.Role;
 import dev.orrery.ledger.tenant.TenantEntity;
 import dev.orrery.ledger.tenant.TenantNews;
+import dev.orrery.ledger.tenant.Tenants;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -17,7 +18,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
  * Turns an {@code Authorization} header into a {@link Principal}: {@code Bearer <api key>} is checked
@@ -34,10 +34,9 @@ public final class Authenticator {
   private static final String FAILED = "missing or invalid credentials";
   private static final int MAX_ACCEPTED_KEYS = 100_000;
 
-  private final ClusterSharding sharding;
+  private final Tenants tenants;
   private final JwtService jwt;
   private final Optional<String> adminKeySha256;
-  private final Duration askTimeout;
   private final long keyCacheTtlNanos;
   private final Map<String, AcceptedKey> accepted = new ConcurrentHashMap<>();
   /** Keys revoked while this node ran: an answer about one that arrives after its revocation is not kept. */
@@ -49,12 +48,11 @@ public final class Authenticator {
    * @param adminKeySha256 the SHA-256 of the configured platform admin key, if one is configured
    * @param news the tenants' topic, where key revocations are told
    */
-  public Authenticator(ActorSystem<?> system, JwtService jwt, Optional<String> adminKeySha256, Duration askTimeout,
+  public Authenticator(ActorSystem<?> system, Tenants tenants, JwtService jwt, Optional<String> adminKeySha256,
       Duration keyCacheTtl, ActorRef<Topic.Command<TenantNews>> news) {
-    this.sharding = ClusterSharding.get(system);
+    this.tenants = tenants;
     this.jwt = jwt;
     this.adminKeySha256 = adminKeySha256;
-    this.askTimeout = askTimeout;
     this.keyCacheTtlNanos = keyCacheTtl.toNanos();
     ActorRef<TenantNews> listener = system.systemActorOf(Behaviors.receive(TenantNews.class)
         .onMessage(TenantNews.KeyRevoked.class, k -> {
@@ -108,33 +106,28 @@ public final class Authenticator {
         && (sha256 == null || ApiKeys.sameHash(known.sha256(), sha256))) {
       return CompletableFuture.completedFuture(known.role());
     }
-    return sharding.entityRefFor(TenantEntity.KEY, tenantId)
-        .<Role>askWithStatus(replyTo -> new TenantEntity.Authenticate(keyId, sha256, replyTo), askTimeout)
+    return orRefused(tenants.<Role>ask(tenantId, replyTo -> new TenantEntity.Authenticate(keyId, sha256, replyTo))
         .thenApply(role -> {
           if (keyCacheTtlNanos > 0 && !revoked.contains(cacheKey)) {
             if (accepted.size() > MAX_ACCEPTED_KEYS) accepted.clear();
             accepted.put(cacheKey, new AcceptedKey(sha256, role, System.nanoTime() + keyCacheTtlNanos));
           }
           return role;
-        })
-        .exceptionallyCompose(error -> {
-          Throwable cause = error.getCause() != null ? error.getCause() : error;
-          // A ledger that did not answer is our failure, not the caller's credentials.
-          if (cause instanceof java.util.concurrent.TimeoutException) return CompletableFuture.failedFuture(cause);
-          return refused();
-        });
+        }));
   }
 
   private CompletionStage<Boolean> tenantExists(String tenantId) {
     if (!ApiKeys.validTenantId(tenantId)) return refused();
-    return sharding.entityRefFor(TenantEntity.KEY, tenantId)
-        .<TenantEntity.TenantView>askWithStatus(TenantEntity.Get::new, askTimeout)
-        .thenApply(view -> true)
-        .exceptionallyCompose(error -> {
-          Throwable cause = error.getCause() != null ? error.getCause() : error;
-          if (cause instanceof java.util.concurrent.TimeoutException) return CompletableFuture.failedFuture(cause);
-          return refused();
-        });
+    return orRefused(tenants.get(tenantId).thenApply(view -> true));
+  }
+
+  /** Any refusal of the tenant is the one refusal; a tenant that did not answer is our failure, not theirs. */
+  private static <T> CompletionStage<T> orRefused(CompletionStage<T> asked) {
+    return asked.exceptionallyCompose(error -> {
+      Throwable cause = error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof java.util.concurrent.TimeoutException) return CompletableFuture.failedFuture(cause);
+      return refused();
+    });
   }
 
   private static String cacheKey(String tenantId, String keyId) {

@@ -13,8 +13,4 @@ public record Principal(String tenantId, String keyId, Role role, boolean platfo
 
   /** The tenant whose admin keys are platform admins. Not a tenant any other route can name. */
   public static final String PLATFORM_TENANT = "platform";
-
-  public boolean mayAdminister(String tenant) {
-    return platformAdmin || (tenantId.equals(tenant) && role.allows(Role.ADMIN));
-  }
 }

@@ -166,7 +166,7 @@ public final class LlmRouter implements LlmPort {
   public CallEstimate estimate(LlmRequest request) {
     long cost = 0;
     try {
-      for (Candidate c : router.candidates(request)) cost = Math.max(cost, (long) Math.ceil(c.estimatedCostMicros()));
+      for (Candidate c : router.eligible(request)) cost = Math.max(cost, (long) Math.ceil(c.estimatedCostMicros()));
     } catch (StepFailure unroutable) {
       // The call itself will be refused with this reason; its estimate need not repeat it.
     }

@@ -102,11 +102,25 @@ public final class Router {
 
   /** The candidates in the order the route's policy would try them now. */
   List<Candidate> candidates(LlmRequest request) {
+    return routeOf(request).policy().order(eligible(request), random.get());
+  }
+
+  private Route routeOf(LlmRequest request) {
     String routeName = request.route() == null ? ProviderCatalog.DEFAULT_ROUTE : request.route();
     Route route = routes.get(routeName);
     if (route == null) {
       throw invalid("unknown route '" + routeName + "' (routes: " + String.join(", ", routes.keySet()) + ")");
     }
+    return route;
+  }
+
+  /**
+   * The providers and models that may serve a call, in no particular order: what its estimate is priced
+   * from (without the policy's ordering, which may draw random numbers, on every call's path).
+   */
+  List<Candidate> eligible(LlmRequest request) {
+    Route route = routeOf(request);
+    String routeName = route.settings().name();
     long promptTokens = TokenEstimate.promptTokens(request.messages());
     List<Candidate> candidates = new ArrayList<>();
     for (String name : route.settings().providers()) {
@@ -129,7 +143,7 @@ public final class Router {
               + request.model() + "'"
           : "no provider of route '" + routeName + "' has a model of tier " + route.settings().tier() + " or better");
     }
-    return route.policy().order(candidates, random.get());
+    return candidates;
   }
 
   private static Candidate candidate(Endpoint e, ModelSettings model, long promptTokens, int maxTokens) {
