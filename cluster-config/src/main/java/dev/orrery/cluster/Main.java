@@ -1,6 +1,7 @@
 package dev.orrery.cluster;
 
 import dev.orrery.cluster.db.DatabaseSettings;
+import dev.orrery.edge.cli.RunsCommand;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Option;
 /** The {@code orrery} command. */
 @Command(name = "orrery", mixinStandardHelpOptions = true, version = "orrery 0.1.0",
     description = "A durable, multi-tenant runtime for AI-agent runs.",
-    subcommands = {Main.Serve.class})
+    subcommands = {Main.Serve.class, RunsCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {
