@@ -10,10 +10,13 @@ import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
 import dev.orrery.core.run.RunEntity;
-import dev.orrery.core.run.RunJournal;
 import dev.orrery.core.run.RunListener;
 import dev.orrery.core.run.RunSettings;
 import dev.orrery.core.run.WorkflowCache;
+import dev.orrery.core.stream.RunFeed;
+import dev.orrery.core.stream.RunJournal;
+import dev.orrery.core.stream.RunTopics;
+import dev.orrery.core.stream.StreamSettings;
 import dev.orrery.core.workflow.WorkflowCatalog;
 import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.LlmPort;
@@ -59,6 +62,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
@@ -193,9 +197,12 @@ public final class OrreryNode {
       var auditLog = new AuditLog(readSide, blocking, clock);
       var auth = new AuthDirectives(authenticator, KeyRateLimiter.perMinute(authSettings, clock), auditLog);
       var jsonRoutes = new JsonRoutes(json, edge.maxBodyBytes());
+      var journal = new RunJournal(system, config.getString("orrery.read-journal-plugin"));
+      StreamSettings streams = StreamSettings.fromConfig(config);
+      var topics = system.systemActorOf(RunTopics.create(streams.renewInterval()), "run-topics", Props.empty());
       var api = new HttpEdge.Api(
-          new RunRoutes(system, edge, new WorkflowCatalog(), workflows,
-              new RunJournal(system, config.getString("orrery.read-journal-plugin")), jsonRoutes, auth, tenants),
+          new RunRoutes(system, edge, new WorkflowCatalog(), workflows, journal,
+              new RunFeed(journal, topics, streams.bufferSize()), streams, jsonRoutes, auth, tenants),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
           new AuthRoutes(authenticator, jwt, jsonRoutes),

@@ -1,6 +1,8 @@
 package dev.orrery.edge;
 
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
@@ -16,9 +18,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.orrery.core.ErrorCode;
 import dev.orrery.core.run.RunEntity;
 import dev.orrery.core.run.RunIds;
-import dev.orrery.core.run.RunJournal;
 import dev.orrery.core.run.RunView;
 import dev.orrery.core.run.WorkflowCache;
+import dev.orrery.core.stream.RunFeed;
+import dev.orrery.core.stream.RunJournal;
+import dev.orrery.core.stream.StreamSettings;
 import dev.orrery.core.workflow.WorkflowCatalog;
 import dev.orrery.core.workflow.WorkflowException;
 import dev.orrery.edge.auth.AuthDirectives;
@@ -29,6 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -54,9 +59,12 @@ public final class RunRoutes {
   private final JsonRoutes routes;
   private final AuthDirectives auth;
   private final Tenants tenants;
+  private final RunStreamRoutes streams;
 
   public RunRoutes(ActorSystem<?> system, EdgeSettings settings, WorkflowCatalog catalog, WorkflowCache workflows,
-      RunJournal journal, JsonRoutes routes, AuthDirectives auth, Tenants tenants) {
+      RunJournal journal, RunFeed feed, StreamSettings streamSettings, JsonRoutes routes, AuthDirectives auth,
+      Tenants tenants) {
+    this.streams = new RunStreamRoutes(feed, streamSettings, routes.json());
     this.sharding = ClusterSharding.get(system);
     this.auth = auth;
     this.tenants = tenants;
@@ -78,6 +86,13 @@ public final class RunRoutes {
             path("journal", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
                 caller -> parameterOptional("from_seq",
                     fromSeq -> completeWithFuture(journal(caller.tenantId(), runId, fromSeq)))))),
+            path("stream", () -> get(() -> auth.authenticatedAllowingQueryToken(Role.VIEWER, refusals,
+                caller -> parameterOptional("from_seq", fromSeq -> existing(caller.tenantId(), runId,
+                    () -> streams.webSocket(caller.tenantId(), runId, fromSeq.map(RunRoutes::seqOf).orElse(1L))))))),
+            path("events", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
+                caller -> parameterOptional("from_seq", fromSeq -> optionalHeaderValueByName("Last-Event-ID",
+                    lastId -> existing(caller.tenantId(), runId, () -> streams.serverSentEvents(caller.tenantId(),
+                        runId, lastId.map(id -> seqOf(id) + 1).or(() -> fromSeq.map(RunRoutes::seqOf)).orElse(1L)))))))),
             path("cancel", () -> post(() -> auth.mutating(Role.DEVELOPER, "run.cancel", refusals,
                 caller -> routes.withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body))))))))));
   }
@@ -148,6 +163,15 @@ public final class RunRoutes {
           .<RunView>askWithStatus(replyTo -> new RunEntity.Cancel(why, replyTo), settings.askTimeout())
           .thenApply(view -> routes.ok(StatusCodes.OK, view));
     });
+  }
+
+  /** {@code inner} if the caller's tenant has this run, else the 404 (or timeout) envelope. */
+  private Route existing(String tenant, String runId, Supplier<Route> inner) {
+    return onComplete(routes.guarded(() -> run(tenant, known(runId))
+            .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
+            .thenApply(view -> (HttpResponse) null)),
+        tried -> tried.isSuccess() && tried.get() == null ? inner.get()
+            : complete(tried.isSuccess() ? tried.get() : routes.errors().fromThrowable(tried.failed().get())));
   }
 
   private EntityRef<RunEntity.Command> run(String tenant, String runId) {

@@ -68,6 +68,8 @@ class TenantIsolationTest {
       new Route("POST", "/api/v1/runs", HELD_RUN, Needs.DEVELOPER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}/journal", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/runs/{run}/events", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/runs/{run}/stream", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("POST", "/api/v1/runs/{run}/cancel", "{\"reason\": \"probe\"}", Needs.DEVELOPER, Shape.ENVELOPE),
       new Route("POST", "/api/v1/tenants", "{\"tenant_id\": \"{new_tenant}\", \"name\": \"Probe\", \"max_active_runs\": 3}",
           Needs.PLATFORM_ADMIN, Shape.ENVELOPE),

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractUri;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithHeaders;
 
 import dev.orrery.core.ErrorCode;
@@ -14,6 +15,7 @@ import dev.orrery.ledger.tenant.Role;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
@@ -55,8 +57,23 @@ public final class AuthDirectives {
     return guarded(needed, action, refusals, inner);
   }
 
+  /**
+   * As {@link #authenticated}, also taking the credential from an {@code access_token} query parameter:
+   * a browser cannot set headers on a WebSocket. The header wins when both are given. Nothing of ours logs
+   * request URIs, so the token is not written anywhere.
+   */
+  public Route authenticatedAllowingQueryToken(Role needed, Refusals refusals, Function<Principal, Route> inner) {
+    return parameterOptional("access_token", token -> optionalHeaderValueByName("Authorization", header ->
+        withCredential(header.isPresent() ? header : token.map(t -> "Bearer " + t), needed, null, refusals, inner)));
+  }
+
   private Route guarded(Role needed, String action, Refusals refusals, Function<Principal, Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> onComplete(authenticator.authenticate(header), tried -> {
+    return optionalHeaderValueByName("Authorization", header -> withCredential(header, needed, action, refusals, inner));
+  }
+
+  private Route withCredential(Optional<String> header, Role needed, String action, Refusals refusals,
+      Function<Principal, Route> inner) {
+    return onComplete(authenticator.authenticate(header), tried -> {
       if (tried.isFailure()) return complete(unauthenticated(refusals, tried.failed().get()));
       Principal principal = tried.get();
       if (action == null) return checked(principal, needed, refusals, inner);
@@ -64,7 +81,7 @@ public final class AuthDirectives {
         audit.record(principal.tenantId(), principal.keyId(), action, uri.path(), response.status().intValue());
         return response;
       }, () -> checked(principal, needed, refusals, inner)));
-    }));
+    });
   }
 
   /** Counts the request against the caller's key, then checks the role. */

@@ -171,6 +171,19 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   public record BudgetRetryDue(@JsonProperty("step") String stepKey, @JsonProperty("attempt") int attempt)
       implements Command {}
 
+  /**
+   * Someone watches this run live: publish its events (and token deltas) on its topic for {@code ttl}.
+   * Answered with where the journal is, so the watcher can read what the topic did not bring.
+   */
+  public record Watch(@JsonProperty("ttl") Duration ttl, @JsonProperty("reply_to") ActorRef<Watching> replyTo)
+      implements Command {}
+
+  public record Watching(
+      @JsonProperty("tenant_id") String tenantId,
+      @JsonProperty("run_id") String runId,
+      @JsonProperty("last_seq") long lastSeq,
+      @JsonProperty("finished") boolean finished) implements JsonSerializable {}
+
   /** The run's own {@code timeout_ms} has passed. */
   public enum DeadlinePassed implements Command { INSTANCE }
 
@@ -210,6 +223,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   private final Map<String, Long> heldTokens = new HashMap<>();
   /** Makes each step actor's name unique: a step waiting for budget runs its same attempt again. */
   private long spawned;
+  /** The run's live topic: publishes only while watched. Side effects only, never state. */
+  private final RunLive live;
 
   private RunEntity(String entityId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard,
       ActorContext<Command> ctx) {
@@ -219,6 +234,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     this.setup = setup;
     this.shard = shard;
     this.ctx = ctx;
+    this.live = new RunLive(ctx, tenantId, runId, setup.clock());
   }
 
   @Override
@@ -248,6 +264,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     builder.onCommand(RetryDue.class, this::onRetryDue);
     builder.onCommand(BudgetRetryDue.class, this::onBudgetRetryDue);
     builder.onCommand(StepStopped.class, this::onStepStopped);
+    builder.onCommand(Watch.class, this::onWatch);
     builder.onCommand(DeadlinePassed.class, this::onDeadline);
     builder.onCommand(Idle.class, this::onIdle);
     builder.onCommand(Passivate.class, (s, c) -> Effect().stop().thenNoReply());
@@ -420,9 +437,21 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     return Effect().noReply();
   }
 
-  /** Persists atomically, then tells the listener (the live stream, the benchmark) what was persisted. */
+  private ReplyEffect<RunEvent, RunState> onWatch(RunState s, Watch c) {
+    boolean finished = s.isEmpty() || s.isFinished();
+    if (!finished) live.watchedFor(c.ttl());
+    return Effect().reply(c.replyTo(), new Watching(tenantId, runId, lastSequenceNumber(ctx), finished));
+  }
+
+  /**
+   * Persists atomically, then tells the listener (the benchmark, active runs) and, while someone watches,
+   * the run's topic what was persisted.
+   */
   private EffectBuilder<RunEvent, RunState> persist(List<RunEvent> events) {
-    return Effect().persist(events).thenRun(next -> setup.listener().onPersisted(tenantId, runId, events));
+    return Effect().persist(events).thenRun(next -> {
+      setup.listener().onPersisted(tenantId, runId, events);
+      live.published(lastSequenceNumber(ctx), events);
+    });
   }
 
   // ---- deciding what comes next ------------------------------------------------------------------------
@@ -613,9 +642,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     Duration timeout = Duration.ofMillis(node.timeoutMs() != null ? node.timeoutMs() : s.spec().policy().stepTimeoutMs());
     String key = runId + "/" + step.key() + "/" + step.attempt();
     String route = node.route() == null && node.model() == null ? "default" : node.route();
-    RunListener listener = setup.listener();
-    DeltaSink deltas = !listener.wantsDeltas() ? null
-        : text -> listener.onDelta(tenantId, runId, step.nodeId(), step.item(), step.attempt(), text);
+    DeltaSink deltas = deltaSink(step);
     var request = new LlmRequest(key, tenantId, route, node.model(), messages,
         node.maxTokens() != null ? node.maxTokens() : DEFAULT_MAX_TOKENS, node.temperature(), node.outputSchema(),
         timeout, List.of(), deltas, runId, step.key());
@@ -628,6 +655,19 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     // If the step actor dies without reporting, the run hears of it instead of waiting for its deadline;
     // after a normal report this arrives second and finds the attempt no longer waiting.
     ctx.watchWith(child, new StepStopped(step.nodeId(), step.item(), step.attempt()));
+  }
+
+  /** Where a streaming call's text goes: to the listener if it wants it, to the topic while watched. */
+  private DeltaSink deltaSink(StepState step) {
+    RunListener listener = setup.listener();
+    DeltaSink toTopic = live.deltaSink(step.nodeId(), step.item(), step.attempt());
+    if (!listener.wantsDeltas()) return toTopic;
+    DeltaSink toListener = text -> listener.onDelta(tenantId, runId, step.nodeId(), step.item(), step.attempt(), text);
+    if (toTopic == null) return toListener;
+    return text -> {
+      toListener.onDelta(text);
+      toTopic.onDelta(text);
+    };
   }
 
   /**

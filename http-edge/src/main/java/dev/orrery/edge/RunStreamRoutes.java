@@ -1,0 +1,81 @@
+package dev.orrery.edge;
+
+import static org.apache.pekko.http.javadsl.server.Directives.completeOK;
+import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.orrery.core.stream.RunFeed;
+import dev.orrery.core.stream.RunUpdate;
+import dev.orrery.core.stream.StreamSettings;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.BufferOverflowException;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * A run's live stream on the wire: {@code /stream} as a WebSocket of JSON text messages, {@code /events}
+ * as Server-Sent Events whose {@code id} is the event's sequence number (so a browser's
+ * {@code EventSource} reconnects with {@code Last-Event-ID} by itself). Both end after the run's terminal
+ * event; a client that falls too far behind gets a {@code StreamClosed} message saying so, then the end.
+ */
+final class RunStreamRoutes {
+  static final String CLOSED = "StreamClosed";
+  static final String HEARTBEAT = "Heartbeat";
+
+  private final RunFeed feed;
+  private final StreamSettings settings;
+  private final ObjectMapper json;
+
+  RunStreamRoutes(RunFeed feed, StreamSettings settings, ObjectMapper json) {
+    this.feed = feed;
+    this.settings = settings;
+    this.json = json;
+  }
+
+  Route webSocket(String tenantId, String runId, long fromSeq) {
+    Source<Message, NotUsed> out = updates(tenantId, runId, fromSeq)
+        .map(u -> (Message) TextMessage.create(write(u)))
+        .keepAlive(settings.heartbeatInterval(), () -> TextMessage.create(write(control(HEARTBEAT, null))));
+    // What the client sends is read and ignored; its close ends the stream (coupled).
+    return handleWebSocketMessages(Flow.fromSinkAndSourceCoupled(Sink.ignore(), out));
+  }
+
+  Route serverSentEvents(String tenantId, String runId, long fromSeq) {
+    Source<ServerSentEvent, NotUsed> out = updates(tenantId, runId, fromSeq)
+        .map(u -> ServerSentEvent.create(write(u), Optional.of(u.type()),
+            u.isEphemeral() ? Optional.empty() : Optional.of(Long.toString(u.seq())), OptionalInt.empty()))
+        .keepAlive(settings.heartbeatInterval(), ServerSentEvent::heartbeat);
+    return completeOK(out, EventStreamMarshalling.toEventStream());
+  }
+
+  private Source<RunUpdate, NotUsed> updates(String tenantId, String runId, long fromSeq) {
+    return feed.follow(tenantId, runId, fromSeq)
+        .recover(BufferOverflowException.class, () -> control(CLOSED, "slow consumer: the client fell more than "
+            + settings.bufferSize() + " messages behind; reconnect with the last seq received to resume"));
+  }
+
+  private RunUpdate control(String type, String reason) {
+    var data = json.createObjectNode();
+    if (reason != null) data.put("reason", reason);
+    return new RunUpdate(null, type, null, null, Instant.now(), true, data);
+  }
+
+  private String write(RunUpdate u) {
+    try {
+      return json.writeValueAsString(u);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

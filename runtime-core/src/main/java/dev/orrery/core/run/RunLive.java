@@ -1,0 +1,64 @@
+package dev.orrery.core.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.orrery.core.port.DeltaSink;
+import dev.orrery.core.stream.RunTopics;
+import dev.orrery.core.stream.RunUpdate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+
+/**
+ * A run's side of its live stream: the cluster topic {@link RunTopics#topicName}, a child of the run's
+ * entity (it stops with it), created when the first watcher asks. Nobody watching costs nothing: no
+ * topic, no JSON, and steps make plain (non-streaming) calls.
+ */
+final class RunLive {
+  private final ActorContext<?> ctx;
+  private final String tenantId;
+  private final String runId;
+  private final Clock clock;
+  private ActorRef<Topic.Command<RunUpdate>> topic;
+  private ObjectMapper json;
+  private Instant watchedUntil = Instant.MIN;
+
+  RunLive(ActorContext<?> ctx, String tenantId, String runId, Clock clock) {
+    this.ctx = ctx;
+    this.tenantId = tenantId;
+    this.runId = runId;
+    this.clock = clock;
+  }
+
+  void watchedFor(Duration ttl) {
+    watchedUntil = clock.instant().plus(ttl);
+    if (topic == null) {
+      topic = ctx.spawn(Topic.create(RunUpdate.class, RunTopics.topicName(tenantId, runId)), "live");
+      json = JacksonObjectMapperProvider.get(ctx.getSystem()).getOrCreate("jackson-json", Optional.empty());
+    }
+  }
+
+  private boolean watched() {
+    return topic != null && clock.instant().isBefore(watchedUntil);
+  }
+
+  /** The batch just persisted, whose last event has sequence number {@code lastSeq}. */
+  void published(long lastSeq, List<RunEvent> events) {
+    if (!watched()) return;
+    long seq = lastSeq - events.size() + 1;
+    for (RunEvent e : events) topic.tell(Topic.publish(RunUpdate.persisted(seq++, runId, e, json)));
+  }
+
+  /** A sink for a step's streamed text while the run is watched, else null (the step then need not stream). */
+  DeltaSink deltaSink(String nodeId, Integer item, int attempt) {
+    if (!watched()) return null;
+    ActorRef<Topic.Command<RunUpdate>> to = topic;
+    ObjectMapper mapper = json;
+    return text -> to.tell(Topic.publish(RunUpdate.delta(runId, nodeId, item, attempt, text, clock.instant(), mapper)));
+  }
+}
