@@ -23,6 +23,8 @@ import java.util.stream.Stream;
  */
 final class RunFollower {
   static final Set<String> TERMINAL = Set.of("RunCompleted", "RunFailed", "RunCancelled");
+  /** The server's notice that it cut a slow client off; the stream ends after it and we reconnect. */
+  private static final String CLOSED = "StreamClosed";
 
   /** Reconnects in a row without a new event in between, before giving up. */
   private static final int MAX_RECONNECTS = 5;
@@ -87,6 +89,7 @@ final class RunFollower {
           Optional<ServerSentEvents.Event> event = parser.accept(it.next());
           if (event.isEmpty()) continue;
           JsonNode message = parse(event.get());
+          if (CLOSED.equals(message.path("type").asText())) continue;
           long seq = message.path("seq").asLong(0);
           if (seq > 0) {
             if (seq <= lastSeq) continue; // replayed again after a reconnect
