@@ -109,6 +109,29 @@ class CliFollowTest {
   }
 
   @Test
+  void followResumesAfterTheLastEventItSawWhenTheConnectionDrops() throws Exception {
+    int port = java.net.URI.create(node.api().baseUrl()).getPort();
+    try (CuttingProxy proxy = new CuttingProxy(port, 2, 1500)) {
+      Cli.Result r = user.run("runs", "submit", fanOut().toString(), "--input", "topics=[\"rings\",\"belts\"]",
+          "--follow", "-o", "json", "--url", proxy.url());
+
+      assertEquals(0, r.exit(), r.toString());
+      List<Long> seqs = new ArrayList<>();
+      for (String line : r.out().lines().toList()) {
+        JsonNode m = ApiClient.json().readTree(line);
+        if (m.hasNonNull("seq")) seqs.add(m.get("seq").asLong());
+      }
+      String runId = ApiClient.json().readTree(r.out().lines().findFirst().orElseThrow()).get("run_id").asText();
+      assertEquals(node.journal(runId).size(), seqs.size(), "nothing missed, nothing twice: " + seqs);
+      for (int i = 0; i < seqs.size(); i++) assertEquals(i + 1, seqs.get(i), "in order: " + seqs);
+      List<String> requests = proxy.eventRequests();
+      assertEquals(3, requests.size(), "two cut streams, then one to the end: " + requests);
+      assertTrue(requests.get(1).contains("Last-Event-ID: ") || requests.get(1).contains("last-event-id: "),
+          "the second stream resumes after the last seq seen: " + requests.get(1));
+    }
+  }
+
+  @Test
   void followExitsOneWhenTheRunFails() throws IOException {
     Path failing = workflow("failing",
         "name: failing",
