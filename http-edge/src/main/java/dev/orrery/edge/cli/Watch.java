@@ -2,11 +2,15 @@ package dev.orrery.edge.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /** Waits for a run (--wait) or shows it live (--follow), and answers the exit code its end deserves. */
 final class Watch {
+  private static final Map<String, String> STATUS_OF =
+      Map.of("RunCompleted", "SUCCEEDED", "RunFailed", "FAILED", "RunCancelled", "CANCELLED");
+
   private final ClientCommand command;
   private final OrreryClient client;
   private final WaitOptions options;
@@ -61,7 +65,12 @@ final class Watch {
     }
     String type = end.get().path("type").asText();
     if (!command.json() && !quiet) {
-      RunText.summary(client.run(runId)).forEach(out::println);
+      try {
+        RunText.summary(client.run(runId)).forEach(out::println);
+      } catch (ApiException e) {
+        // The stream told how the run ended; the totals are a nicety.
+        out.println("run " + runId + " " + STATUS_OF.get(type));
+      }
     }
     return type.equals("RunCompleted") ? ExitCodes.OK : ExitCodes.RUN_FAILED;
   }
