@@ -34,7 +34,8 @@ final class RunFollower {
 
   private record Message(JsonNode message) implements Item {}
 
-  private record Failed(ApiException error) implements Item {}
+  /** The stream failed for good (an ApiException), or the reader itself did (a bug, rethrown as is). */
+  private record Failed(RuntimeException error) implements Item {}
 
   private final OrreryClient client;
   private final String runId;
@@ -76,6 +77,14 @@ final class RunFollower {
   }
 
   private void read() {
+    try {
+      readToTheEnd();
+    } catch (RuntimeException e) {
+      queue.add(new Failed(e));
+    }
+  }
+
+  private void readToTheEnd() {
     long lastSeq = 0;
     int failures = 0;
     ApiException lastError = null;
