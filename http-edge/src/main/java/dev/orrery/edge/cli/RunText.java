@@ -62,7 +62,7 @@ final class RunText {
         + duration(elapsed) + "  nodes " + nodesDone(run) + "/" + run.path("nodes").size() + " done");
     if (status.equals("AWAITING_APPROVAL")) {
       run.path("nodes").fields().forEachRemaining(e -> {
-        if (e.getValue().path("status").asText().equals("RUNNING") || e.getValue().path("status").asText().equals("SCHEDULED")) {
+        if (e.getValue().path("status").asText().equals("AWAITING_APPROVAL")) {
           line.append("  (approve with: orrery runs approve ").append(run.path("run_id").asText())
               .append(' ').append(e.getKey()).append(')');
         }

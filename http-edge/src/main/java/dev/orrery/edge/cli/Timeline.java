@@ -89,14 +89,16 @@ final class Timeline {
       case "RunFailed":
         return RunText.error(data.path("error"));
       case "ApprovalRequested":
-        return join(data.path("message").asText(""),
-            data.hasNonNull("deadline") ? "(deadline " + data.get("deadline").asText() + ")" : "");
+        return join("\"" + RunText.clip(data.path("message").asText(""), 60) + "\"",
+            data.hasNonNull("deadline") ? "(at " + data.get("deadline").asText() + ": "
+                + data.path("default_decision").asText("deny") + ")" : "");
       case "ApprovalGranted":
       case "ApprovalDenied":
         return join(data.hasNonNull("by") ? "by " + data.get("by").asText() : "",
             data.hasNonNull("comment") ? "\"" + RunText.clip(data.get("comment").asText(), 60) + "\"" : "");
       case "NodeReused":
-        return "recorded output reused";
+        return join("output reused from run " + data.path("from_run").asText("?"),
+            data.hasNonNull("model") ? data.get("model").asText() : "");
       case "RunCompleted": {
         StringBuilder names = new StringBuilder();
         data.path("outputs").fieldNames().forEachRemaining(n -> names.append(names.length() == 0 ? "" : ", ").append(n));
