@@ -256,11 +256,13 @@ class CliRunsTest {
   }
 
   @Test
-  void waitGivesUpAfterTheTimeoutWithExitFive() throws IOException {
-    Cli.Result r = user.run("runs", "submit", held().toString(), "--wait", "--timeout", "1s");
+  void waitShowsProgressAndGivesUpAfterTheTimeoutWithExitFive() throws IOException {
+    Cli.Result r = user.run("runs", "submit", held().toString(), "--wait", "--timeout", "1s", "--progress-every", "200ms");
 
     assertEquals(5, r.exit(), r.toString());
     String runId = r.runId();
+    assertTrue(r.err().lines().anyMatch(l -> l.startsWith("run " + runId + " RUNNING ") && l.endsWith("nodes 0/1 done")),
+        "progress lines on stderr while waiting: " + r);
     assertTrue(r.err().contains("timed out after") && r.err().contains(runId), r.toString());
     assertEquals("RUNNING", node.api().get("/api/v1/runs/" + runId).body().get("status").asText(), "the run goes on");
     assertEquals(0, user.run("runs", "cancel", runId).exit());
