@@ -9,6 +9,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
+import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEntity;
 import dev.orrery.core.run.RunListener;
 import dev.orrery.core.run.RunSettings;
@@ -181,9 +182,11 @@ public final class OrreryNode {
     // The read side and the audit log have their own small pool beside the journal's.
     HikariDataSource readSide = readSidePool(url, user, password);
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    UniqueKillSwitch projection = UsageProjection.start(system, config.getString("orrery.read-journal-plugin"), readSide);
+    String readJournal = config.getString("orrery.read-journal-plugin");
+    List<UniqueKillSwitch> projections = List.of(UsageProjection.start(system, readJournal, readSide),
+        RunIndex.start(system, readJournal, readSide));
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-read-side", () -> {
-      projection.shutdown();
+      projections.forEach(UniqueKillSwitch::shutdown);
       readSide.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
@@ -202,7 +205,8 @@ public final class OrreryNode {
       var topics = system.systemActorOf(RunTopics.create(streams.renewInterval()), "run-topics", Props.empty());
       var api = new HttpEdge.Api(
           new RunRoutes(system, edge, new WorkflowCatalog(), workflows, journal,
-              new RunFeed(journal, topics, streams.bufferSize()), streams, jsonRoutes, auth, tenants),
+              new RunFeed(journal, topics, streams.bufferSize()), streams, new RunIndex(readSide, blocking), jsonRoutes,
+              auth, tenants),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
           new AuthRoutes(authenticator, jwt, jsonRoutes),
@@ -215,7 +219,7 @@ public final class OrreryNode {
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants);
     } catch (Exception e) {
-      projection.shutdown();
+      projections.forEach(UniqueKillSwitch::shutdown);
       readSide.close();
       system.terminate();
       throw e;

@@ -7,6 +7,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterMap;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
@@ -16,7 +17,11 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.orrery.core.ErrorCode;
+import dev.orrery.core.readside.RunIndex;
+import dev.orrery.core.run.ForkOrigin;
 import dev.orrery.core.run.RunEntity;
+import dev.orrery.core.run.RunFork;
+import dev.orrery.core.run.RunStatus;
 import dev.orrery.core.run.RunIds;
 import dev.orrery.core.run.RunView;
 import dev.orrery.core.run.WorkflowCache;
@@ -29,7 +34,10 @@ import dev.orrery.edge.auth.AuthDirectives;
 import dev.orrery.edge.auth.Principal;
 import dev.orrery.ledger.tenant.Role;
 import dev.orrery.ledger.tenant.Tenants;
+import java.time.Instant;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -60,11 +68,15 @@ public final class RunRoutes {
   private final AuthDirectives auth;
   private final Tenants tenants;
   private final RunStreamRoutes streams;
+  private final RunDebugRoutes debug;
+  private final RunIndex index;
 
   public RunRoutes(ActorSystem<?> system, EdgeSettings settings, WorkflowCatalog catalog, WorkflowCache workflows,
-      RunJournal journal, RunFeed feed, StreamSettings streamSettings, JsonRoutes routes, AuthDirectives auth,
-      Tenants tenants) {
+      RunJournal journal, RunFeed feed, StreamSettings streamSettings, RunIndex index, JsonRoutes routes,
+      AuthDirectives auth, Tenants tenants) {
     this.streams = new RunStreamRoutes(feed, streamSettings, routes.json());
+    this.debug = new RunDebugRoutes(journal, routes, workflows, tenant -> runId -> state(tenant, runId));
+    this.index = index;
     this.sharding = ClusterSharding.get(system);
     this.auth = auth;
     this.tenants = tenants;
@@ -79,7 +91,10 @@ public final class RunRoutes {
   public Route route() {
     AuthDirectives.Refusals refusals = routes.errors()::response;
     return pathPrefix("runs", () -> concat(
-        pathEndOrSingleSlash(() -> post(() -> auth.mutating(Role.DEVELOPER, "run.submit", refusals, this::submit))),
+        pathEndOrSingleSlash(() -> concat(
+            post(() -> auth.mutating(Role.DEVELOPER, "run.submit", refusals, this::submit)),
+            get(() -> auth.authenticated(Role.VIEWER, refusals, caller -> parameterMap(params ->
+                routes.answer(() -> list(caller.tenantId(), params))))))),
         pathPrefix(PathMatchers.segment(), runId -> concat(
             pathEndOrSingleSlash(() -> get(() -> auth.authenticated(Role.VIEWER, refusals,
                 caller -> completeWithFuture(read(caller.tenantId(), runId))))),
@@ -88,13 +103,26 @@ public final class RunRoutes {
                     fromSeq -> completeWithFuture(journal(caller.tenantId(), runId, fromSeq)))))),
             path("stream", () -> get(() -> auth.authenticatedAllowingQueryToken(Role.VIEWER, refusals,
                 caller -> parameterOptional("from_seq", fromSeq -> existing(caller.tenantId(), runId,
-                    () -> streams.webSocket(caller.tenantId(), runId, fromSeq.map(RunRoutes::seqOf).orElse(1L))))))),
+                    () -> streams.webSocket(caller.tenantId(), runId, fromSeq.map(t -> seqOf("from_seq", t)).orElse(1L))))))),
             path("events", () -> get(() -> auth.authenticated(Role.VIEWER, refusals,
                 caller -> parameterOptional("from_seq", fromSeq -> optionalHeaderValueByName("Last-Event-ID",
                     lastId -> existing(caller.tenantId(), runId, () -> streams.serverSentEvents(caller.tenantId(),
-                        runId, lastId.map(id -> seqOf(id) + 1).or(() -> fromSeq.map(RunRoutes::seqOf)).orElse(1L)))))))),
+                        runId, lastId.map(id -> seqOf("Last-Event-ID", id) + 1).or(() -> fromSeq.map(t -> seqOf("from_seq", t))).orElse(1L)))))))),
             path("cancel", () -> post(() -> auth.mutating(Role.DEVELOPER, "run.cancel", refusals,
-                caller -> routes.withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body))))))))));
+                caller -> routes.withBody(body -> completeWithFuture(cancel(caller.tenantId(), runId, body)))))),
+            pathPrefix("approvals", () -> path(PathMatchers.segment(), nodeId -> post(() -> auth.mutating(
+                Role.DEVELOPER, "run.approve", refusals, caller -> routes.withBody(body ->
+                    routes.answer(() -> decide(caller, runId, nodeId, body))))))),
+            path("state", () -> get(() -> auth.authenticated(Role.VIEWER, refusals, caller ->
+                parameterOptional("at_seq", atSeq -> routes.answer(() -> debug.state(caller.tenantId(), known(runId),
+                    atSeq.map(t -> seqOf("at_seq", t)))))))),
+            path("replay", () -> post(() -> auth.authenticated(Role.VIEWER, refusals, caller ->
+                routes.answer(() -> debug.replay(caller.tenantId(), known(runId)))))),
+            path("fork", () -> post(() -> auth.mutating(Role.DEVELOPER, "run.fork", refusals, caller ->
+                optionalHeaderValueByName("Idempotency-Key", key -> routes.withBody(body -> routes.answer(() ->
+                    debug.fork(caller.tenantId(), known(runId), body, checkedKey(key), this::startFork))))))),
+            pathPrefix("diff", () -> path(PathMatchers.segment(), other -> get(() -> auth.authenticated(Role.VIEWER,
+                refusals, caller -> routes.answer(() -> debug.diff(caller.tenantId(), known(runId), known(other)))))))))));
   }
 
   private Route submit(Principal caller) {
@@ -105,9 +133,7 @@ public final class RunRoutes {
   private CompletionStage<HttpResponse> start(String tenant, HttpRequest request, String body,
       Optional<String> idempotencyKey) {
     return routes.guarded(() -> {
-      if (idempotencyKey.isPresent() && (idempotencyKey.get().isBlank() || idempotencyKey.get().length() > 255)) {
-        throw new ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1..255 characters");
-      }
+      checkedKey(idempotencyKey);
       String mediaType = request.entity().getContentType().mediaType().toString();
       boolean yaml = mediaType.contains("yaml");
       SubmitRequest submit = SubmitRequest.parse(body, yaml, json, catalog);
@@ -116,19 +142,99 @@ public final class RunRoutes {
       } catch (WorkflowException e) {
         throw SubmitRequest.invalidWorkflow(e);
       }
-      String runId = idempotencyKey.map(k -> RunIds.fromIdempotencyKey(tenant, k)).orElseGet(RunIds::newRunId);
-      String digest = submit.digest(json);
-      // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
-      // or that had already ended (a repeated key), gives its slot back.
-      return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
-          .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
-              idempotencyKey.orElse(null), digest, replyTo), settings.askTimeout())
-          .whenComplete((started, failure) -> {
-            if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
-          })
-          .thenApply(started -> routes.ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
-              .addHeader(Location.create("/api/v1/runs/" + runId))));
+      return startRun(tenant, submit, null, idempotencyKey);
     });
+  }
+
+  private CompletionStage<HttpResponse> startFork(String tenant, RunFork fork, Optional<String> idempotencyKey) {
+    return startRun(tenant, new SubmitRequest(fork.spec(), fork.inputs()), fork.origin(), idempotencyKey);
+  }
+
+  private CompletionStage<HttpResponse> startRun(String tenant, SubmitRequest submit, ForkOrigin fork,
+      Optional<String> idempotencyKey) {
+    String runId = idempotencyKey.map(k -> RunIds.fromIdempotencyKey(tenant, k)).orElseGet(RunIds::newRunId);
+    String digest = submit.digest(json);
+    // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
+    // or that had already ended (a repeated key), gives its slot back.
+    return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
+        .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
+            idempotencyKey.orElse(null), digest, fork, replyTo), settings.askTimeout())
+        .whenComplete((started, failure) -> {
+          if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
+        })
+        .thenApply(started -> routes.ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
+            .addHeader(Location.create("/api/v1/runs/" + runId))));
+  }
+
+  private static Optional<String> checkedKey(Optional<String> idempotencyKey) {
+    if (idempotencyKey.isPresent() && (idempotencyKey.get().isBlank() || idempotencyKey.get().length() > 255)) {
+      throw new ApiError(ErrorCode.INVALID_REQUEST, "Idempotency-Key must be 1..255 characters");
+    }
+    return idempotencyKey;
+  }
+
+  /** {@code GET /runs?status=A,B&since=ISO&limit=N&cursor=C}: the tenant's runs from the read side, newest first. */
+  private CompletionStage<HttpResponse> list(String tenant, Map<String, String> params) {
+    Set<RunStatus> statuses = new LinkedHashSet<>();
+    String status = params.get("status");
+    if (status != null && !status.isBlank()) {
+      for (String one : status.split(",")) {
+        try {
+          statuses.add(RunStatus.valueOf(one.strip().toUpperCase(java.util.Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+          throw new ApiError(ErrorCode.INVALID_REQUEST, "status '" + one + "' is not one of "
+              + java.util.Arrays.toString(RunStatus.values()));
+        }
+      }
+    }
+    Instant since = null;
+    if (params.get("since") != null) {
+      try {
+        since = Instant.parse(params.get("since"));
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new ApiError(ErrorCode.INVALID_REQUEST, "since must be an ISO-8601 instant such as 2026-11-23T10:00:00Z");
+      }
+    }
+    int limit = 50;
+    if (params.get("limit") != null) {
+      try {
+        limit = Integer.parseInt(params.get("limit"));
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > 500) throw new ApiError(ErrorCode.INVALID_REQUEST, "limit must be 1..500");
+    }
+    RunIndex.Cursor cursor = null;
+    if (params.get("cursor") != null) {
+      try {
+        cursor = RunIndex.Cursor.decode(params.get("cursor"));
+      } catch (IllegalArgumentException e) {
+        throw new ApiError(ErrorCode.INVALID_REQUEST, e.getMessage());
+      }
+    }
+    return index.list(tenant, statuses, since, limit, cursor).thenApply(page -> routes.ok(StatusCodes.OK, page));
+  }
+
+  /** {@code POST /runs/{id}/approvals/{node}}: {@code {decision: approve|deny, comment?}}. */
+  private CompletionStage<HttpResponse> decide(Principal caller, String runId, String nodeId, String body) {
+    JsonNode tree = routes.readObject(body);
+    String decision = tree.path("decision").asText("");
+    if (!decision.equals("approve") && !decision.equals("deny")) {
+      throw new ApiError(ErrorCode.INVALID_REQUEST, "'decision' must be 'approve' or 'deny'");
+    }
+    JsonNode comment = tree.get("comment");
+    if (comment != null && !comment.isNull() && !comment.isTextual()) {
+      throw new ApiError(ErrorCode.INVALID_REQUEST, "'comment' must be a string");
+    }
+    String by = caller.keyId() != null ? caller.keyId() : caller.tenantId();
+    return run(caller.tenantId(), known(runId))
+        .<RunView>askWithStatus(replyTo -> new RunEntity.Decide(nodeId, decision.equals("approve"), by,
+            comment == null || comment.isNull() ? null : comment.asText(), replyTo), settings.askTimeout())
+        .thenApply(view -> routes.ok(StatusCodes.OK, view));
+  }
+
+  private CompletionStage<RunEntity.StateAt> state(String tenant, String runId) {
+    return run(tenant, known(runId)).askWithStatus(RunEntity.GetState::new, settings.askTimeout());
   }
 
   private CompletionStage<HttpResponse> read(String tenant, String runId) {
@@ -139,7 +245,7 @@ public final class RunRoutes {
 
   private CompletionStage<HttpResponse> journal(String tenant, String runId, Optional<String> fromSeq) {
     return routes.guarded(() -> {
-      long from = fromSeq.map(RunRoutes::seqOf).orElse(1L);
+      long from = fromSeq.map(t -> seqOf("from_seq", t)).orElse(1L);
       return journal.read(tenant, known(runId), from).thenCompose(events -> {
         HttpResponse found = routes.ok(StatusCodes.OK, Map.of("run_id", runId, "events", events));
         if (!events.isEmpty()) return CompletableFuture.completedFuture(found);
@@ -184,13 +290,13 @@ public final class RunRoutes {
     return runId;
   }
 
-  private static long seqOf(String text) {
+  private static long seqOf(String param, String text) {
     try {
       long seq = Long.parseLong(text);
       if (seq >= 1) return seq;
     } catch (NumberFormatException ignored) {
       // answered below
     }
-    throw new ApiError(ErrorCode.INVALID_REQUEST, "from_seq must be a positive integer, was '" + text + "'");
+    throw new ApiError(ErrorCode.INVALID_REQUEST, param + " must be a positive integer, was '" + text + "'");
   }
 }

@@ -114,7 +114,14 @@ public final class SchemaMigration {
             "CREATE TABLE IF NOT EXISTS orrery_audit (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL, "
                 + "tenant_id TEXT NOT NULL, key_id TEXT, action TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, "
                 + "status INT NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS orrery_audit_tenant_id ON orrery_audit (tenant_id, id)")));
+            "CREATE INDEX IF NOT EXISTS orrery_audit_tenant_id ON orrery_audit (tenant_id, id)")),
+        new Migration(3, "runs read side", List.of(
+            "CREATE TABLE IF NOT EXISTS orrery_runs (tenant_id TEXT NOT NULL, run_id TEXT NOT NULL, "
+                + "workflow TEXT NOT NULL, workflow_version INT NOT NULL, status TEXT NOT NULL, "
+                + "accepted_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, forked_from TEXT, error_code TEXT, "
+                + "PRIMARY KEY (tenant_id, run_id))",
+            "CREATE INDEX IF NOT EXISTS orrery_runs_tenant_accepted ON orrery_runs (tenant_id, accepted_at DESC, run_id DESC)",
+            "CREATE INDEX IF NOT EXISTS orrery_usage_tenant_run ON orrery_usage (tenant_id, run_id)")));
   }
 
   /** Applies the pending migrations through a connection from {@code dataSource}. */

@@ -114,6 +114,14 @@ public final class TestNode implements AutoCloseable {
     return last.get();
   }
 
+  /** Retries {@code check} (an assertion) until it passes or {@code max} has passed, with the testkit's probe. */
+  public void eventually(Duration max, Runnable check) {
+    TestProbe.create(node.system()).awaitAssert(max, Duration.ofMillis(50), () -> {
+      check.run();
+      return null;
+    });
+  }
+
   public JsonNode awaitFinished(String runId, Duration max) {
     return awaitStatus(runId, Set.of("SUCCEEDED", "FAILED", "CANCELLED"), max);
   }

@@ -54,6 +54,15 @@ public record NodeState(
     return new NodeState(NodeStatus.SUCCEEDED, attempts, value, null, usage, provider, model, items, null, startedAt, at);
   }
 
+  NodeState reused(Object value, String byProvider, String byModel, Instant at) {
+    return new NodeState(NodeStatus.SUCCEEDED, attempts, value, null, usage, byProvider, byModel, items, null, at, at);
+  }
+
+  NodeState awaitingApproval(Instant at) {
+    return new NodeState(NodeStatus.AWAITING_APPROVAL, attempts, output, error, usage, provider, model, items, null,
+        at, null);
+  }
+
   NodeState failedWith(RunError why) {
     return new NodeState(status, attempts, output, why, usage, provider, model, items, skipReason, startedAt, finishedAt);
   }

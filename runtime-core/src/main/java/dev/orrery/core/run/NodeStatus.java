@@ -8,6 +8,8 @@ public enum NodeStatus {
   PENDING,
   SCHEDULED,
   RUNNING,
+  /** An approval node waiting for a person's decision. */
+  AWAITING_APPROVAL,
   SUCCEEDED,
   FAILED,
   SKIPPED,

@@ -3,34 +3,24 @@ package dev.orrery.core.run;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.ErrorCode;
 import dev.orrery.core.JsonSerializable;
-import dev.orrery.core.plan.NodePhase;
-import dev.orrery.core.plan.Plan;
 import dev.orrery.core.plan.Planner;
 import dev.orrery.core.port.ChatMessage;
+import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.port.DeltaSink;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.Usage;
-import dev.orrery.core.run.RunEvent.BudgetExhausted;
-import dev.orrery.core.run.RunEvent.MapExpanded;
-import dev.orrery.core.run.RunEvent.NodeFailed;
-import dev.orrery.core.run.RunEvent.NodeSkipped;
+import dev.orrery.core.run.RunEvent.ApprovalRequested;
 import dev.orrery.core.run.RunEvent.RunAccepted;
 import dev.orrery.core.run.RunEvent.RunCancelled;
-import dev.orrery.core.run.RunEvent.RunCompleted;
 import dev.orrery.core.run.RunEvent.RunFailed;
-import dev.orrery.core.run.RunEvent.StepFailed;
 import dev.orrery.core.run.RunEvent.StepRetryScheduled;
 import dev.orrery.core.run.RunEvent.StepScheduled;
-import dev.orrery.core.run.RunEvent.StepSucceeded;
 import dev.orrery.core.workflow.CompiledWorkflow;
 import dev.orrery.core.workflow.EvalContext;
-import dev.orrery.core.workflow.NodeResult;
 import dev.orrery.core.workflow.NodeSpec;
 import dev.orrery.core.workflow.Problem;
-import dev.orrery.core.workflow.Policy;
-import dev.orrery.core.workflow.RetryPolicy;
 import dev.orrery.core.workflow.WorkflowException;
 import dev.orrery.core.workflow.WorkflowSpec;
 import java.time.Clock;
@@ -41,6 +31,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -78,7 +69,9 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   private static final String DEADLINE_TIMER = "run:deadline";
   private static final String RETRY_TIMER = "retry:";
   private static final String BUDGET_TIMER = "budget:";
-  private static final String BUDGET_EXCEEDED = ErrorCode.BUDGET_EXCEEDED.name();
+  private static final String APPROVAL_TIMER = "approval:";
+  /** Who decided an approval whose deadline passed. */
+  public static final String DEADLINE = "deadline";
 
   /** What a run needs from its node: the LLM port, the clock, settings, the shared workflow cache, a listener. */
   public record Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener) {
@@ -95,13 +88,23 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   public sealed interface Command extends JsonSerializable {}
 
-  /** Start the run; answered with the run (also when it was already started with the same request). */
+  /**
+   * Start the run; answered with the run (also when it was already started with the same request).
+   * {@code fork} is set when the run is a fork of another.
+   */
   public record Start(
       WorkflowSpec spec,
       Map<String, Object> inputs,
       String idempotencyKey,
       String requestHash,
-      ActorRef<StatusReply<Started>> replyTo) implements Command {}
+      ForkOrigin fork,
+      ActorRef<StatusReply<Started>> replyTo) implements Command {
+
+    public Start(WorkflowSpec spec, Map<String, Object> inputs, String idempotencyKey, String requestHash,
+        ActorRef<StatusReply<Started>> replyTo) {
+      this(spec, inputs, idempotencyKey, requestHash, null, replyTo);
+    }
+  }
 
   public record Started(
       @JsonProperty("run") RunView run,
@@ -109,8 +112,22 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   public record Get(ActorRef<StatusReply<RunView>> replyTo) implements Command {}
 
-  /** The state itself, for the journal and replay tooling of later issues and for tests. */
-  public record GetState(ActorRef<StatusReply<RunState>> replyTo) implements Command {}
+  /** The state itself with the sequence number of the last event folded into it (time travel compares). */
+  public record GetState(ActorRef<StatusReply<StateAt>> replyTo) implements Command {}
+
+  public record StateAt(@JsonProperty("seq") long seq, @JsonProperty("state") RunState state)
+      implements JsonSerializable {}
+
+  /** A person's decision on an approval node; {@code by} names who decided (their key or token subject). */
+  public record Decide(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("approve") boolean approve,
+      @JsonProperty("by") String by,
+      @JsonProperty("comment") String comment,
+      @JsonProperty("reply_to") ActorRef<StatusReply<RunView>> replyTo) implements Command {}
+
+  /** An approval node's {@code timeout_ms} has passed: its default decision is taken. */
+  public record ApprovalDeadline(@JsonProperty("node_id") String nodeId) implements Command {}
 
   public record Cancel(String reason, ActorRef<StatusReply<RunView>> replyTo) implements Command {}
 
@@ -247,6 +264,14 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     return RetentionCriteria.snapshotEvery(setup.settings().snapshotEvery(), 2);
   }
 
+  /** The events the runs list needs ({@link RunIndex}); the rest stay untagged, which costs nothing. */
+  @Override
+  public Set<String> tagsFor(RunEvent event) {
+    return RunIndex.indexes(event) ? INDEX_TAGS : Set.of();
+  }
+
+  private static final Set<String> INDEX_TAGS = Set.of(RunIndex.TAG);
+
   @Override
   public boolean shouldSnapshot(RunState state, RunEvent event, long sequenceNr) {
     // A finished run is read far more often than it is written: recover it from one snapshot.
@@ -258,7 +283,10 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     var builder = newCommandHandlerWithReplyBuilder().forAnyState();
     builder.onCommand(Start.class, this::onStart);
     builder.onCommand(Get.class, this::onGet);
-    builder.onCommand(GetState.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s)));
+    builder.onCommand(GetState.class, (s, c) -> Effect().reply(c.replyTo(),
+        s.isEmpty() ? StatusReply.error(notFound()) : StatusReply.success(new StateAt(lastSequenceNumber(ctx), s))));
+    builder.onCommand(Decide.class, this::onDecide);
+    builder.onCommand(ApprovalDeadline.class, this::onApprovalDeadline);
     builder.onCommand(Cancel.class, this::onCancel);
     builder.onCommand(StepDone.class, this::onStepDone);
     builder.onCommand(RetryDue.class, this::onRetryDue);
@@ -304,10 +332,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     }
     Instant now = setup.clock().instant();
     var accepted = new RunAccepted(runId, tenantId, c.spec(), wf.withDefaults(c.inputs()), c.idempotencyKey(),
-        c.requestHash(), now);
-    List<RunEvent> events = new ArrayList<>();
-    events.add(accepted);
-    events.addAll(progress(s.apply(accepted), wf, now));
+        c.requestHash(), c.fork(), now);
+    List<RunEvent> events = RunDecider.STANDARD.start(s, accepted, wf);
     return persist(events)
         .thenRun(next -> {
           if (next.isFinished()) {
@@ -316,7 +342,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
           }
           ctx.cancelReceiveTimeout();
           startDeadline(next);
-          dispatch(next, events);
+          afterPersist(next, events);
         })
         .thenReply(c.replyTo(), next -> StatusReply.success(new Started(RunView.of(next), true)));
   }
@@ -356,35 +382,11 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
           "the run's workflow no longer compiles on this node: " + e.getMessage()), now);
       return persist(List.of(failed)).thenRun(this::finished).thenNoReply();
     }
-    StepOutcome o = c.outcome();
-    List<RunEvent> events = new ArrayList<>();
-    boolean pause = Policy.ON_BUDGET_PAUSE.equals(s.spec().policy().onBudgetExhausted());
-    if (!o.succeeded() && pause && BUDGET_EXCEEDED.equals(o.error().code())) {
+    List<RunEvent> events = RunDecider.STANDARD.stepDone(s, wf, c, now, ThreadLocalRandom.current().nextDouble());
+    if (events.isEmpty()) {
       // Still no budget: the same attempt tries again later. Only the first refusal is journaled.
-      if (waitingForBudget) {
-        startBudgetTimer(step);
-        return Effect().noReply();
-      }
-      events.add(new BudgetExhausted(c.nodeId(), c.item(), c.attempt(), o.error(), now));
-      return persist(events).thenRun(next -> startBudgetTimer(next.step(step.key()))).thenNoReply();
-    }
-    if (o.succeeded()) {
-      var succeeded = new StepSucceeded(c.nodeId(), c.item(), c.attempt(), o.output(), o.usage(), o.provider(),
-          o.model(), o.tried(), now);
-      events.add(succeeded);
-      events.addAll(progress(s.apply(succeeded), wf, now));
-    } else {
-      events.add(new StepFailed(c.nodeId(), c.item(), c.attempt(), o.error(), o.retryable(), o.usage(), now));
-      RetryPolicy retry = retryOf(wf, c.nodeId());
-      if (o.retryable() && c.attempt() < retry.maxAttempts()) {
-        long delay = retry.backoffBeforeAttempt(c.attempt() + 1, ThreadLocalRandom.current().nextDouble());
-        events.add(new StepRetryScheduled(c.nodeId(), c.item(), c.attempt() + 1, delay, now));
-      } else {
-        String attempts = c.attempt() == 1 ? "1 attempt" : c.attempt() + " attempts";
-        events.add(new RunFailed(new RunError(o.error().code(),
-            "node " + StepState.key(c.nodeId(), c.item()) + " failed after " + attempts + ": " + o.error().message(),
-            c.nodeId()), now));
-      }
+      startBudgetTimer(step);
+      return Effect().noReply();
     }
     return persist(events).thenRun(next -> afterPersist(next, events)).thenNoReply();
   }
@@ -394,7 +396,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     if (step == null || step.status() != StepStatus.RETRY_WAIT || step.attempt() != c.attempt()) {
       return Effect().noReply();
     }
-    List<RunEvent> events = List.of(new StepScheduled(step.nodeId(), step.item(), c.attempt(), setup.clock().instant()));
+    List<RunEvent> events = RunDecider.STANDARD.retryDue(step, setup.clock().instant());
     return persist(events).thenRun(next -> dispatch(next, events)).thenNoReply();
   }
 
@@ -417,6 +419,37 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       startStep(s, setup.workflows().compile(s.spec()), step);
     }
     return Effect().noReply();
+  }
+
+  private ReplyEffect<RunEvent, RunState> onDecide(RunState s, Decide c) {
+    if (s.isEmpty()) return Effect().reply(c.replyTo(), StatusReply.error(notFound()));
+    boolean approvalNode = s.spec().node(c.nodeId()).map(n -> NodeSpec.APPROVAL.equals(n.type())).orElse(false);
+    if (!approvalNode) {
+      return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.NOT_FOUND.reject(
+          "run " + runId + " has no approval node '" + c.nodeId() + "'")));
+    }
+    if (s.isFinished() || !s.approvals().containsKey(c.nodeId())) {
+      return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.CONFLICT.reject("node " + c.nodeId()
+          + " is not waiting for a decision: it is " + s.node(c.nodeId()).status()
+          + (s.isFinished() ? " and the run " + s.status() : ""))));
+    }
+    List<RunEvent> events = RunDecider.STANDARD.decide(s, setup.workflows().compile(s.spec()), c.nodeId(), c.approve(),
+        c.by(), c.comment(), setup.clock().instant());
+    return persist(events)
+        .thenRun(next -> {
+          cancelTimer(APPROVAL_TIMER + c.nodeId());
+          afterPersist(next, events);
+        })
+        .thenReply(c.replyTo(), next -> StatusReply.success(RunView.of(next)));
+  }
+
+  private ReplyEffect<RunEvent, RunState> onApprovalDeadline(RunState s, ApprovalDeadline c) {
+    ApprovalRequested pending = s.isFinished() ? null : s.approvals().get(c.nodeId());
+    if (pending == null) return Effect().noReply();
+    List<RunEvent> events = RunDecider.STANDARD.decide(s, setup.workflows().compile(s.spec()), c.nodeId(),
+        NodeSpec.APPROVE.equals(pending.defaultDecision()), DEADLINE, "no decision before the deadline",
+        setup.clock().instant());
+    return persist(events).thenRun(next -> afterPersist(next, events)).thenNoReply();
   }
 
   private ReplyEffect<RunEvent, RunState> onDeadline(RunState s, DeadlinePassed c) {
@@ -454,131 +487,6 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     });
   }
 
-  // ---- deciding what comes next ------------------------------------------------------------------------
-
-  /**
-   * The events that follow from a state: nodes to skip, maps to expand, steps to schedule within
-   * {@code max_parallel}, and the run's end. Loops because one decision can enable the next (a skip
-   * finishes a branch, an empty map succeeds at once).
-   */
-  private List<RunEvent> progress(RunState state, CompiledWorkflow wf, Instant now) {
-    List<RunEvent> events = new ArrayList<>();
-    RunState s = state;
-    while (true) {
-      List<RunEvent> round = new ArrayList<>();
-      Plan plan = Planner.plan(wf, contextOf(s), phasesOf(s));
-      if (!plan.errors().isEmpty()) {
-        Problem first = plan.errors().get(0);
-        String nodeId = nodeOfPath(first.path(), s);
-        var error = new RunError(first.code(), first.message(), nodeId);
-        events.add(new NodeFailed(nodeId, error, now));
-        events.add(new RunFailed(error, now));
-        return events;
-      }
-      // Skips first, each explained by the state that includes the skips before it (a dependant of a
-      // node skipped in this same round is skipped "because of" that node).
-      for (String skipped : plan.skip()) {
-        round.add(new NodeSkipped(skipped, skipReason(wf, applyAll(s, round), skipped), now));
-      }
-      if (plan.finished()) {
-        events.addAll(round);
-        events.add(new RunCompleted(plan.outputs(), now));
-        return events;
-      }
-      for (Plan.Ready ready : plan.ready()) {
-        if ("map".equals(ready.kind())) {
-          round.add(new MapExpanded(ready.nodeId(), ready.items(), now));
-        }
-      }
-      RunState afterRound = applyAll(s, round);
-      int capacity = s.spec().policy().maxParallel() - afterRound.activeSteps();
-      for (Plan.Ready ready : plan.ready()) {
-        if (capacity <= 0) break;
-        if (!"map".equals(ready.kind())) {
-          round.add(new StepScheduled(ready.nodeId(), null, 1, now));
-          capacity--;
-        }
-      }
-      afterRound = applyAll(s, round);
-      for (NodeSpec node : s.spec().nodes()) {
-        if (capacity <= 0) break;
-        NodeState n = afterRound.node(node.id());
-        if (n.items() == null || n.status().isFinished()) continue;
-        int nodeLimit = node.maxParallel() == null ? Integer.MAX_VALUE : node.maxParallel();
-        int nodeFree = nodeLimit - afterRound.activeSteps(node.id());
-        for (int i = 0; i < n.items().size() && capacity > 0 && nodeFree > 0; i++) {
-          if (afterRound.step(StepState.key(node.id(), i)) == null) {
-            round.add(new StepScheduled(node.id(), i, 1, now));
-            capacity--;
-            nodeFree--;
-          }
-        }
-      }
-      if (round.isEmpty()) return events;
-      events.addAll(round);
-      s = applyAll(s, round);
-    }
-  }
-
-  private static RunState applyAll(RunState s, List<RunEvent> events) {
-    RunState next = s;
-    for (RunEvent e : events) next = next.apply(e);
-    return next;
-  }
-
-  private static String skipReason(CompiledWorkflow wf, RunState s, String nodeId) {
-    for (String dep : wf.dependencies(nodeId)) {
-      if (s.node(dep).status() == NodeStatus.SKIPPED) return "depends on skipped node " + dep;
-    }
-    return "condition is false: " + wf.spec().node(nodeId).map(NodeSpec::when).orElse("");
-  }
-
-  private static String nodeOfPath(String path, RunState s) {
-    for (String id : s.nodes().keySet()) {
-      if (path.equals(id) || path.contains("[" + id + "]") || path.startsWith(id + ".")) return id;
-    }
-    return path;
-  }
-
-  static EvalContext contextOf(RunState s) {
-    Map<String, NodeResult> results = new HashMap<>();
-    s.nodes().forEach((id, n) -> {
-      if (n.status() == NodeStatus.SUCCEEDED || n.status() == NodeStatus.SKIPPED) {
-        results.put(id, new NodeResult(n.status().name(), n.output()));
-      }
-    });
-    return EvalContext.of(s.inputs(), results);
-  }
-
-  static Map<String, NodePhase> phasesOf(RunState s) {
-    Map<String, NodePhase> phases = new HashMap<>();
-    s.nodes().forEach((id, n) -> phases.put(id, phaseOf(n.status())));
-    return phases;
-  }
-
-  private static NodePhase phaseOf(NodeStatus status) {
-    switch (status) {
-      case PENDING:
-        return NodePhase.PENDING;
-      case SCHEDULED:
-      case RUNNING:
-        return NodePhase.STARTED;
-      case SUCCEEDED:
-        return NodePhase.SUCCEEDED;
-      case SKIPPED:
-        return NodePhase.SKIPPED;
-      case FAILED:
-        return NodePhase.FAILED;
-      default:
-        return NodePhase.CANCELLED;
-    }
-  }
-
-  private static RetryPolicy retryOf(CompiledWorkflow wf, String nodeId) {
-    RetryPolicy own = wf.effectiveStep(nodeId).retry();
-    return own != null ? own : wf.spec().policy().retry();
-  }
-
   private static String describe(List<Problem> problems) {
     var sb = new StringBuilder();
     for (Problem p : problems) {
@@ -603,6 +511,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       if (e instanceof StepRetryScheduled r) {
         startTimer(RETRY_TIMER + StepState.key(r.nodeId(), r.item()),
             new RetryDue(StepState.key(r.nodeId(), r.item()), r.attempt()), Duration.ofMillis(r.delayMs()));
+      } else if (e instanceof ApprovalRequested a) {
+        startApprovalTimer(a);
       }
     }
     dispatch(next, events);
@@ -631,7 +541,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   private void spawnStep(RunState s, CompiledWorkflow wf, StepState step) {
     NodeSpec node = wf.effectiveStep(step.nodeId());
-    EvalContext context = contextOf(s);
+    EvalContext context = RunDecider.contextOf(s);
     if (step.item() != null) {
       context = context.withItem(s.node(step.nodeId()).items().get(step.item()), step.item());
     }
@@ -684,7 +594,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       if (!e.getKey().equals(step.key())) held += e.getValue();
     }
     if (used + held + estimate > budget) {
-      ctx.getSelf().tell(new StepDone(step.nodeId(), step.item(), step.attempt(), StepOutcome.failure(BUDGET_EXCEEDED,
+      ctx.getSelf().tell(new StepDone(step.nodeId(), step.item(), step.attempt(), StepOutcome.failure(RunDecider.BUDGET_EXCEEDED,
           "the run's token_budget of " + budget + " does not fit this call: used " + used + ", held by steps out "
               + held + ", this call needs up to " + estimate, false)));
       return false;
@@ -712,6 +622,17 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   private void startTimer(String key, Command message, Duration delay) {
     Cancellable previous = timers.put(key, ctx.scheduleOnce(delay, ctx.getSelf(), message));
     if (previous != null) previous.cancel();
+  }
+
+  private void cancelTimer(String key) {
+    Cancellable timer = timers.remove(key);
+    if (timer != null) timer.cancel();
+  }
+
+  private void startApprovalTimer(ApprovalRequested a) {
+    if (a.deadline() == null) return;
+    Duration left = Duration.between(setup.clock().instant(), a.deadline());
+    startTimer(APPROVAL_TIMER + a.nodeId(), new ApprovalDeadline(a.nodeId()), left.isNegative() ? Duration.ZERO : left);
   }
 
   private void startBudgetTimer(StepState step) {
@@ -747,5 +668,6 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
         startBudgetTimer(step);
       }
     }
+    s.approvals().values().forEach(this::startApprovalTimer);
   }
 }

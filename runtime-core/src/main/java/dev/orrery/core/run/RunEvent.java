@@ -23,7 +23,10 @@ public sealed interface RunEvent extends JsonSerializable {
     return null;
   }
 
-  /** The spec as submitted and the inputs with defaults applied: a run finishes on what it started with. */
+  /**
+   * The spec as submitted and the inputs with defaults applied: a run finishes on what it started with.
+   * {@code fork} is set on a fork: the run it came from and the outputs it reuses.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record RunAccepted(
       @JsonProperty("run_id") String runId,
@@ -32,7 +35,49 @@ public sealed interface RunEvent extends JsonSerializable {
       @JsonProperty("inputs") Map<String, Object> inputs,
       @JsonProperty("idempotency_key") String idempotencyKey,
       @JsonProperty("request_hash") String requestHash,
+      @JsonProperty("fork") ForkOrigin fork,
       @JsonProperty("at") Instant at) implements RunEvent {}
+
+  /** A fork took this node's output from the run it was forked from instead of running it. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record NodeReused(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("from_run") String fromRun,
+      @JsonProperty("output") Object output,
+      @JsonProperty("provider") String provider,
+      @JsonProperty("model") String model,
+      @JsonProperty("at") Instant at) implements RunEvent {}
+
+  /**
+   * An approval node waits for a person: {@code message} is its rendered prompt; at {@code deadline} (if
+   * any) {@code default_decision} is taken.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record ApprovalRequested(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("message") String message,
+      @JsonProperty("deadline") Instant deadline,
+      @JsonProperty("default_decision") String defaultDecision,
+      @JsonProperty("at") Instant at) implements RunEvent {}
+
+  /** {@code by}: the key or token subject that decided, or {@code deadline} for the default decision. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record ApprovalGranted(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("by") String by,
+      @JsonProperty("comment") String comment,
+      @JsonProperty("at") Instant at) implements RunEvent {}
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record ApprovalDenied(
+      @JsonProperty("node_id") String nodeId,
+      @JsonProperty("by") String by,
+      @JsonProperty("comment") String comment,
+      @JsonProperty("at") Instant at) implements RunEvent {
+
+    /** The run error of a denial that fails its node ({@code on_deny: fail}). */
+    public static final String CODE = "APPROVAL_DENIED";
+  }
 
   /** The node's {@code when} was false, or a node it depends on was skipped. */
   record NodeSkipped(

@@ -5,9 +5,13 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.JsonSerializable;
 import dev.orrery.core.port.Usage;
+import dev.orrery.core.run.RunEvent.ApprovalDenied;
+import dev.orrery.core.run.RunEvent.ApprovalGranted;
+import dev.orrery.core.run.RunEvent.ApprovalRequested;
 import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.MapExpanded;
 import dev.orrery.core.run.RunEvent.NodeFailed;
+import dev.orrery.core.run.RunEvent.NodeReused;
 import dev.orrery.core.run.RunEvent.NodeSkipped;
 import dev.orrery.core.run.RunEvent.RunAccepted;
 import dev.orrery.core.run.RunEvent.RunCancelled;
@@ -48,11 +52,17 @@ public record RunState(
     @JsonProperty("steps") Map<String, StepState> steps,
     @JsonProperty("outputs") Map<String, Object> outputs,
     @JsonProperty("error") RunError error,
-    @JsonProperty("usage") Usage usage) implements JsonSerializable {
+    @JsonProperty("usage") Usage usage,
+    @JsonProperty("fork") ForkOrigin fork,
+    @JsonProperty("approvals") Map<String, ApprovalRequested> approvals) implements JsonSerializable {
+
+  public RunState {
+    if (approvals == null) approvals = Map.of();
+  }
 
   public static RunState empty(String tenantId, String runId) {
     return new RunState(runId, tenantId, null, null, Map.of(), null, null, null, null, Map.of(), Map.of(), null, null,
-        Usage.ZERO);
+        Usage.ZERO, null, Map.of());
   }
 
   @JsonIgnore
@@ -102,11 +112,11 @@ public record RunState(
 
   public RunState apply(RunEvent event) {
     RunState next = applied(event);
-    // AWAITING_BUDGET lasts while some step waits for budget; any step's progress may end it.
-    if (next.status == RunStatus.AWAITING_BUDGET && !next.anyStepIn(StepStatus.BUDGET_WAIT)) {
-      return next.withStatus(RunStatus.RUNNING);
-    }
-    return next;
+    if (next.status == null || next.status.isTerminal()) return next;
+    // A running run waits while some step waits for budget, or some node for a person's decision.
+    RunStatus waiting = next.anyStepIn(StepStatus.BUDGET_WAIT) ? RunStatus.AWAITING_BUDGET
+        : !next.approvals.isEmpty() ? RunStatus.AWAITING_APPROVAL : RunStatus.RUNNING;
+    return waiting == next.status ? next : next.withStatus(waiting);
   }
 
   private RunState applied(RunEvent event) {
@@ -116,6 +126,16 @@ public record RunState(
       return withStep(steps.get(key).awaitingBudget(e.error())).withStatus(RunStatus.AWAITING_BUDGET);
     }
     if (event instanceof NodeSkipped e) return withNode(e.nodeId(), n -> n.skipped(e.reason(), e.at()));
+    if (event instanceof NodeReused e) {
+      return withNode(e.nodeId(), n -> n.reused(e.output(), e.provider(), e.model(), e.at()));
+    }
+    if (event instanceof ApprovalRequested e) {
+      var pending = new LinkedHashMap<>(approvals);
+      pending.put(e.nodeId(), e);
+      return withApprovals(pending).withNode(e.nodeId(), n -> n.awaitingApproval(e.at()));
+    }
+    if (event instanceof ApprovalGranted e) return decided(e.nodeId(), true, e.by(), e.comment(), e.at());
+    if (event instanceof ApprovalDenied e) return decided(e.nodeId(), false, e.by(), e.comment(), e.at());
     if (event instanceof MapExpanded e) return mapExpanded(e);
     if (event instanceof StepScheduled e) return stepScheduled(e);
     if (event instanceof StepSucceeded e) return stepSucceeded(e);
@@ -128,11 +148,32 @@ public record RunState(
     throw new IllegalArgumentException("unknown run event " + event.getClass().getName());
   }
 
+  /** What an approval node outputs: the decision, who made it and why; a denial that fails has none. */
+  public static Map<String, Object> decision(boolean approved, String by, String comment) {
+    var out = new LinkedHashMap<String, Object>();
+    out.put("approved", approved);
+    out.put("by", by);
+    if (comment != null) out.put("comment", comment);
+    return Collections.unmodifiableMap(out);
+  }
+
+  private RunState decided(String nodeId, boolean approved, String by, String comment, Instant at) {
+    var pending = new LinkedHashMap<>(approvals);
+    pending.remove(nodeId);
+    RunState next = withApprovals(pending);
+    boolean continues = approved || spec.node(nodeId).map(n -> NodeSpec.ON_DENY_CONTINUE.equals(n.onDeny())).orElse(false);
+    if (continues) return next.withNode(nodeId, n -> n.succeeded(decision(approved, by, comment), at));
+    RunError denied = new RunError(ApprovalDenied.CODE,
+        "denied by " + by + (comment == null ? "" : ": " + comment), nodeId);
+    return next.withNode(nodeId, n -> n.failedWith(denied).finished(NodeStatus.FAILED, at));
+  }
+
   private RunState accepted(RunAccepted e) {
     var all = new LinkedHashMap<String, NodeState>();
     for (NodeSpec n : e.spec().nodes()) all.put(n.id(), NodeState.PENDING);
     return new RunState(e.runId(), e.tenantId(), RunStatus.RUNNING, e.spec(), e.inputs(), e.idempotencyKey(),
-        e.requestHash(), e.at(), null, Collections.unmodifiableMap(all), Map.of(), null, null, Usage.ZERO);
+        e.requestHash(), e.at(), null, Collections.unmodifiableMap(all), Map.of(), null, null, Usage.ZERO, e.fork(),
+        Map.of());
   }
 
   private RunState mapExpanded(MapExpanded e) {
@@ -201,7 +242,12 @@ public record RunState(
 
   private RunState withStatus(RunStatus next) {
     return new RunState(runId, tenantId, next, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, usage);
+        nodes, steps, outputs, error, usage, fork, approvals);
+  }
+
+  private RunState withApprovals(Map<String, ApprovalRequested> pending) {
+    return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
+        nodes, steps, outputs, error, usage, fork, Collections.unmodifiableMap(pending));
   }
 
   private boolean activeStepsRunning(String nodeId) {
@@ -226,25 +272,25 @@ public record RunState(
       allNodes.put(n.getKey(), node);
     }
     return new RunState(runId, tenantId, terminal, spec, inputs, idempotencyKey, requestHash, acceptedAt, at,
-        Collections.unmodifiableMap(allNodes), Collections.unmodifiableMap(allSteps), outs, why, usage);
+        Collections.unmodifiableMap(allNodes), Collections.unmodifiableMap(allSteps), outs, why, usage, fork, Map.of());
   }
 
   private RunState withNode(String nodeId, UnaryOperator<NodeState> change) {
     var all = new LinkedHashMap<>(nodes);
     all.put(nodeId, change.apply(node(nodeId)));
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        Collections.unmodifiableMap(all), steps, outputs, error, usage);
+        Collections.unmodifiableMap(all), steps, outputs, error, usage, fork, approvals);
   }
 
   private RunState withStep(StepState step) {
     var all = new LinkedHashMap<>(steps);
     all.put(step.key(), step);
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, Collections.unmodifiableMap(all), outputs, error, usage);
+        nodes, Collections.unmodifiableMap(all), outputs, error, usage, fork, approvals);
   }
 
   private RunState withUsage(Usage total) {
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, total);
+        nodes, steps, outputs, error, total, fork, approvals);
   }
 }

@@ -21,7 +21,13 @@ public record RunView(
     @JsonProperty("usage") Usage usage,
     @JsonProperty("error") RunError error,
     @JsonProperty("created_at") Instant createdAt,
-    @JsonProperty("finished_at") Instant finishedAt) implements JsonSerializable {
+    @JsonProperty("finished_at") Instant finishedAt,
+    @JsonProperty("forked_from") Forked forkedFrom,
+    @JsonProperty("approvals") Map<String, RunEvent.ApprovalRequested> approvals) implements JsonSerializable {
+
+  /** The run a fork came from and the node it changed. */
+  public record Forked(@JsonProperty("run_id") String runId, @JsonProperty("node_id") String nodeId)
+      implements JsonSerializable {}
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record NodeView(
@@ -43,6 +49,8 @@ public record RunView(
         n.usage(), n.provider(), n.model(), n.items() == null ? null : n.items().size(), n.skipReason(),
         n.startedAt(), n.finishedAt())));
     return new RunView(s.runId(), s.spec().name(), s.spec().version(), s.status(),
-        Collections.unmodifiableMap(nodes), s.outputs(), s.usage(), s.error(), s.acceptedAt(), s.finishedAt());
+        Collections.unmodifiableMap(nodes), s.outputs(), s.usage(), s.error(), s.acceptedAt(), s.finishedAt(),
+        s.fork() == null ? null : new Forked(s.fork().runId(), s.fork().nodeId()),
+        s.approvals().isEmpty() ? null : s.approvals());
   }
 }

@@ -167,6 +167,8 @@ final class WorkflowCompiler {
       checkLlm(base, n, false, parts, refs);
     } else if (NodeSpec.MAP.equals(n.type())) {
       checkMap(base, n, parts, refs);
+    } else if (NodeSpec.APPROVAL.equals(n.type())) {
+      checkApproval(base, n, parts, refs);
     } else {
       problem(base + ".type", "UNKNOWN_NODE_TYPE", unknownKind(n.type()));
     }
@@ -227,6 +229,8 @@ final class WorkflowCompiler {
     unexpected(base, "over", n.over(), where);
     unexpected(base, "node", n.node(), where);
     unexpected(base, "max_parallel", n.maxParallel(), where);
+    unexpected(base, "default", n.defaultDecision(), where);
+    unexpected(base, "on_deny", n.onDeny(), where);
     if (perItem) {
       if (!n.dependsOn().isEmpty()) {
         problem(base + ".depends_on", "UNEXPECTED_FIELD", "a map's per-item node cannot have depends_on; put it on the map node");
@@ -270,6 +274,37 @@ final class WorkflowCompiler {
     unexpected(base, "max_tokens", n.maxTokens(), where);
     unexpected(base, "temperature", n.temperature(), where);
     unexpected(base, "output_schema", n.outputSchema(), where);
+    unexpected(base, "default", n.defaultDecision(), where);
+    unexpected(base, "on_deny", n.onDeny(), where);
+  }
+
+  /** An approval node: the message a person decides on, an optional deadline and its default decision. */
+  private void checkApproval(String base, NodeSpec n, Parts parts, Set<String> refs) {
+    if (n.prompt() == null || n.prompt().isBlank()) {
+      problem(base + ".prompt", "MISSING_FIELD", "an approval node needs a prompt: what the approver decides on");
+    } else {
+      parts.prompt = checkTemplate(base + ".prompt", n.prompt(), false, refs);
+    }
+    if (n.defaultDecision() != null && !List.of(NodeSpec.APPROVE, NodeSpec.DENY).contains(n.defaultDecision())) {
+      problem(base + ".default", "INVALID_VALUE", "default must be 'approve' or 'deny', was '" + n.defaultDecision() + "'");
+    }
+    if (n.defaultDecision() != null && n.timeoutMs() == null) {
+      problem(base + ".default", "UNEXPECTED_FIELD", "default is the decision when timeout_ms passes; set timeout_ms too");
+    }
+    if (n.onDeny() != null && !List.of(NodeSpec.ON_DENY_FAIL, NodeSpec.ON_DENY_CONTINUE).contains(n.onDeny())) {
+      problem(base + ".on_deny", "INVALID_VALUE", "on_deny must be 'fail' or 'continue', was '" + n.onDeny() + "'");
+    }
+    String where = "an approval node";
+    unexpected(base, "system", n.system(), where);
+    unexpected(base, "route", n.route(), where);
+    unexpected(base, "model", n.model(), where);
+    unexpected(base, "max_tokens", n.maxTokens(), where);
+    unexpected(base, "temperature", n.temperature(), where);
+    unexpected(base, "output_schema", n.outputSchema(), where);
+    unexpected(base, "retry", n.retry(), where);
+    unexpected(base, "over", n.over(), where);
+    unexpected(base, "node", n.node(), where);
+    unexpected(base, "max_parallel", n.maxParallel(), where);
   }
 
   private static String kinds() {

@@ -64,6 +64,13 @@ public record WorkflowSpec(
     return Optional.empty();
   }
 
+  /** The same spec with one node replaced (matched by id). */
+  public WorkflowSpec withNode(NodeSpec replacement) {
+    var all = new ArrayList<NodeSpec>();
+    for (NodeSpec n : nodes) all.add(replacement.id().equals(n.id()) ? replacement : n);
+    return new WorkflowSpec(name, version, description, inputs, policy, all);
+  }
+
   /** The same spec with the policy's token budget replaced, as {@code POST /runs} allows. */
   public WorkflowSpec withTokenBudget(long budget) {
     return new WorkflowSpec(name, version, description, inputs, policy.withTokenBudget(budget), nodes);

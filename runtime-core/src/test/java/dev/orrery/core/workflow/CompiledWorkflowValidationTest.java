@@ -159,14 +159,30 @@ class CompiledWorkflowValidationTest {
         nodes:
           - {id: a, type: agent, prompt: x}
           - {id: b, type: tool}
-          - {id: c, type: approval}
           - {id: d, type: teleport}
         """);
-    assertEquals(4, problems.size(), problems::toString);
+    assertEquals(3, problems.size(), problems::toString);
     for (Problem p : problems) assertEquals("UNKNOWN_NODE_TYPE", p.code());
     assertEquals("nodes[a].type", problems.get(0).path());
-    assertTrue(problems.get(0).message().contains("'agent' arrives in a later version; supported kinds: llm, map"));
-    assertTrue(problems.get(3).message().contains("unknown node kind 'teleport'; supported kinds: llm, map"));
+    assertTrue(problems.get(0).message().contains("'agent' arrives in a later version; supported kinds: llm, map, approval"));
+    assertTrue(problems.get(2).message().contains("unknown node kind 'teleport'; supported kinds: llm, map, approval"));
+  }
+
+  @Test
+  void approvalNodesNeedAPromptAndTakeOnlyTheirOwnFields() {
+    List<Problem> problems = problemsOf("""
+        name: t
+        nodes:
+          - {id: a, type: approval}
+          - {id: b, type: approval, prompt: "ok?", default: maybe, timeout_ms: 1000, on_deny: shrug, model: m}
+          - {id: c, type: approval, prompt: "ok?", default: approve}
+          - {id: d, type: llm, prompt: x, on_deny: continue}
+          - {id: e, type: approval, prompt: "ship {{d.output}}?", timeout_ms: 60000, default: approve, on_deny: continue}
+        """);
+    List<String> found = problems.stream().map(p -> p.path() + " " + p.code()).toList();
+    assertEquals(List.of("nodes[a].prompt MISSING_FIELD", "nodes[b].default INVALID_VALUE", "nodes[b].on_deny INVALID_VALUE",
+        "nodes[b].model UNEXPECTED_FIELD", "nodes[c].default UNEXPECTED_FIELD", "nodes[d].on_deny UNEXPECTED_FIELD"),
+        found, problems::toString);
   }
 
   @Test

@@ -1,0 +1,214 @@
+package dev.orrery.core.readside;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.orrery.core.port.Usage;
+import dev.orrery.core.run.RunEvent;
+import dev.orrery.core.run.RunEvent.ApprovalDenied;
+import dev.orrery.core.run.RunEvent.ApprovalGranted;
+import dev.orrery.core.run.RunEvent.ApprovalRequested;
+import dev.orrery.core.run.RunEvent.RunAccepted;
+import dev.orrery.core.run.RunEvent.RunCancelled;
+import dev.orrery.core.run.RunEvent.RunCompleted;
+import dev.orrery.core.run.RunEvent.RunFailed;
+import dev.orrery.core.run.RunStatus;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import javax.sql.DataSource;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.stream.UniqueKillSwitch;
+
+/**
+ * The runs read side behind {@code GET /api/v1/runs}: one row per run in {@code orrery_runs} (workflow,
+ * status, when it was accepted and finished), kept by a {@link TaggedProjection} of the run events that
+ * change a run's place in the list ({@link #TAG}: accepted, waiting for approval, decided, finished).
+ * Tokens and cost come from the usage read side at query time. The list trails the runs by about the
+ * read journal's refresh interval; {@code GET /runs/{id}} is always current.
+ */
+public final class RunIndex {
+  public static final String TAG = "run-index";
+  private static final String NAME = "runs";
+  private static final Set<Class<?>> TAGGED = Set.of(RunAccepted.class, ApprovalRequested.class,
+      ApprovalGranted.class, ApprovalDenied.class, RunCompleted.class, RunFailed.class, RunCancelled.class);
+
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Row(
+      @JsonProperty("run_id") String runId,
+      @JsonProperty("workflow") String workflow,
+      @JsonProperty("workflow_version") int workflowVersion,
+      @JsonProperty("status") String status,
+      @JsonProperty("accepted_at") Instant acceptedAt,
+      @JsonProperty("finished_at") Instant finishedAt,
+      @JsonProperty("forked_from") String forkedFrom,
+      @JsonProperty("error_code") String errorCode,
+      @JsonProperty("usage") Usage usage) {}
+
+  /** A page of rows, newest first; {@code next_cursor} continues after its last row. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Page(@JsonProperty("runs") List<Row> runs, @JsonProperty("next_cursor") String nextCursor) {}
+
+  /** Where a page starts: after this run in (accepted_at, run_id) descending order. */
+  public record Cursor(Instant acceptedAt, String runId) {
+    public String encode() {
+      return acceptedAt.toEpochMilli() * 1000 + acceptedAt.getNano() / 1000 % 1000 + "." + runId;
+    }
+
+    /** @throws IllegalArgumentException if the text is not a cursor this index gave */
+    public static Cursor decode(String text) {
+      int dot = text.indexOf('.');
+      try {
+        long micros = Long.parseLong(text.substring(0, dot));
+        return new Cursor(Instant.ofEpochSecond(0, 0).plusNanos(micros * 1000), text.substring(dot + 1));
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("cursor '" + text + "' is not one this API gave");
+      }
+    }
+  }
+
+  /** The events this read side needs; the run entity tags them. */
+  public static boolean indexes(RunEvent event) {
+    return TAGGED.contains(event.getClass());
+  }
+
+  public static UniqueKillSwitch start(ActorSystem<?> system, String readJournalPluginId, DataSource dataSource) {
+    return TaggedProjection.start(system, readJournalPluginId, dataSource, NAME, TAG, RunIndex::write);
+  }
+
+  private final DataSource dataSource;
+  private final Executor blocking;
+
+  public RunIndex(DataSource dataSource, Executor blocking) {
+    this.dataSource = dataSource;
+    this.blocking = blocking;
+  }
+
+  private static void write(Connection c, List<EventEnvelope> batch) throws SQLException {
+    for (EventEnvelope envelope : batch) {
+      String[] parts = envelope.persistenceId().split("\\|");
+      String tenant = parts[1];
+      String run = parts[2];
+      RunEvent event = (RunEvent) envelope.event();
+      if (event instanceof RunAccepted e) {
+        update(c, "INSERT INTO orrery_runs (tenant_id, run_id, workflow, workflow_version, status, accepted_at, "
+            + "forked_from) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, run_id) DO NOTHING",
+            tenant, run, e.spec().name(), e.spec().version(), RunStatus.RUNNING.name(), Timestamp.from(e.at()),
+            e.fork() == null ? null : e.fork().runId());
+      } else if (event instanceof ApprovalRequested) {
+        status(c, tenant, run, RunStatus.AWAITING_APPROVAL, null, null);
+      } else if (event instanceof ApprovalGranted || event instanceof ApprovalDenied) {
+        status(c, tenant, run, RunStatus.RUNNING, null, null);
+      } else if (event instanceof RunCompleted e) {
+        status(c, tenant, run, RunStatus.SUCCEEDED, e.at(), null);
+      } else if (event instanceof RunFailed e) {
+        status(c, tenant, run, RunStatus.FAILED, e.at(), e.error().code());
+      } else if (event instanceof RunCancelled e) {
+        status(c, tenant, run, RunStatus.CANCELLED, e.at(), null);
+      }
+    }
+  }
+
+  /** A run's new status; a finished run's row no longer changes. */
+  private static void status(Connection c, String tenant, String run, RunStatus status, Instant finishedAt,
+      String errorCode) throws SQLException {
+    update(c, "UPDATE orrery_runs SET status = ?, finished_at = ?, error_code = ? WHERE tenant_id = ? AND run_id = ? "
+        + "AND finished_at IS NULL", status.name(), finishedAt == null ? null : Timestamp.from(finishedAt), errorCode,
+        tenant, run);
+  }
+
+  private static void update(Connection c, String sql, Object... values) throws SQLException {
+    try (PreparedStatement st = c.prepareStatement(sql)) {
+      for (int i = 0; i < values.length; i++) st.setObject(i + 1, values[i]);
+      st.executeUpdate();
+    }
+  }
+
+  /**
+   * A tenant's runs, newest first.
+   *
+   * @param statuses only these statuses; empty for all
+   * @param since only runs accepted at or after this instant; null for all
+   * @param after the cursor of the previous page, or null for the first
+   */
+  public CompletionStage<Page> list(String tenantId, Set<RunStatus> statuses, Instant since, int limit, Cursor after) {
+    return CompletableFuture.supplyAsync(() -> {
+      StringBuilder sql = new StringBuilder("SELECT run_id, workflow, workflow_version, status, accepted_at, "
+          + "finished_at, forked_from, error_code FROM orrery_runs WHERE tenant_id = ?");
+      List<Object> values = new ArrayList<>();
+      values.add(tenantId);
+      if (!statuses.isEmpty()) {
+        sql.append(" AND status = ANY (?)");
+        values.add(statuses.stream().map(Enum::name).toArray(String[]::new));
+      }
+      if (since != null) {
+        sql.append(" AND accepted_at >= ?");
+        values.add(Timestamp.from(since));
+      }
+      if (after != null) {
+        sql.append(" AND (accepted_at, run_id) < (?, ?)");
+        values.add(Timestamp.from(after.acceptedAt()));
+        values.add(after.runId());
+      }
+      sql.append(" ORDER BY accepted_at DESC, run_id DESC LIMIT ?");
+      values.add(limit + 1);
+      try (Connection c = dataSource.getConnection()) {
+        List<Row> rows = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement(sql.toString())) {
+          for (int i = 0; i < values.size(); i++) {
+            Object v = values.get(i);
+            if (v instanceof String[] array) st.setArray(i + 1, c.createArrayOf("text", array));
+            else st.setObject(i + 1, v);
+          }
+          try (ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+              Timestamp finished = rs.getTimestamp(6);
+              rows.add(new Row(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
+                  rs.getTimestamp(5).toInstant(), finished == null ? null : finished.toInstant(), rs.getString(7),
+                  rs.getString(8), Usage.ZERO));
+            }
+          }
+        }
+        String next = null;
+        if (rows.size() > limit) {
+          rows = new ArrayList<>(rows.subList(0, limit));
+          Row last = rows.get(limit - 1);
+          next = new Cursor(last.acceptedAt(), last.runId()).encode();
+        }
+        return new Page(withUsage(c, tenantId, rows), next);
+      } catch (SQLException e) {
+        throw new IllegalStateException("could not list runs", e);
+      }
+    }, blocking);
+  }
+
+  private static List<Row> withUsage(Connection c, String tenantId, List<Row> rows) throws SQLException {
+    if (rows.isEmpty()) return rows;
+    Map<String, Usage> usage = new LinkedHashMap<>();
+    try (PreparedStatement st = c.prepareStatement("SELECT run_id, sum(tokens_in), sum(tokens_out), sum(cost_micros) "
+        + "FROM orrery_usage WHERE tenant_id = ? AND run_id = ANY (?) GROUP BY run_id")) {
+      st.setString(1, tenantId);
+      st.setArray(2, c.createArrayOf("text", rows.stream().map(Row::runId).toArray()));
+      try (ResultSet rs = st.executeQuery()) {
+        while (rs.next()) usage.put(rs.getString(1), new Usage(rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+      }
+    }
+    List<Row> out = new ArrayList<>();
+    for (Row r : rows) {
+      out.add(new Row(r.runId(), r.workflow(), r.workflowVersion(), r.status(), r.acceptedAt(), r.finishedAt(),
+          r.forkedFrom(), r.errorCode(), usage.getOrDefault(r.runId(), Usage.ZERO)));
+    }
+    return out;
+  }
+}
