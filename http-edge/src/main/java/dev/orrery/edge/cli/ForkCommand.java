@@ -40,6 +40,10 @@ final class ForkCommand extends ClientCommand {
   @Option(names = "--route", paramLabel = "ROUTE", description = "A route for --node.")
   String route;
 
+  @Option(names = "--idempotency-key", paramLabel = "KEY",
+      description = "Forking again with the same key returns the same fork instead of a new one.")
+  String idempotencyKey;
+
   @Option(names = {"-q", "--quiet"}, description = "Print only the new run's id (and with --wait, nothing more).")
   boolean quiet;
 
@@ -55,7 +59,7 @@ final class ForkCommand extends ClientCommand {
     if (model != null) body.put("model", model);
     if (route != null) body.put("route", route);
 
-    JsonNode fork = client.fork(runId, body);
+    JsonNode fork = client.fork(runId, body, idempotencyKey);
     String forkId = fork.path("run_id").asText();
     if (json()) {
       if (!waiting.any()) printJson(fork);

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
     exitCodeList = {"0:the runs were listed", ExitCodes.USAGE_LINE, ExitCodes.REFUSED_LINE, ExitCodes.UNAVAILABLE_LINE})
 final class ListCommand extends ClientCommand {
   @Option(names = "--status", paramLabel = "STATUS",
-      description = "Only runs in this status (PENDING, RUNNING, AWAITING_APPROVAL, AWAITING_BUDGET, SUCCEEDED, FAILED, CANCELLED).")
+      description = "Only runs in these statuses, comma-separated: PENDING, RUNNING, AWAITING_APPROVAL, "
+          + "AWAITING_BUDGET, SUCCEEDED, FAILED, CANCELLED.")
   String status;
 
   @Option(names = "--since", paramLabel = "WHEN", converter = TimeArguments.Since.class,

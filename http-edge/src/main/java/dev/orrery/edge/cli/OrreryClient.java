@@ -112,8 +112,10 @@ public final class OrreryClient {
   }
 
   /** {@code POST /runs/{id}/fork}: a new run from a node of this one, with overrides. */
-  public JsonNode fork(String runId, ObjectNode body) {
-    return send(post("/api/v1/runs/" + segment(runId) + "/fork", body));
+  public JsonNode fork(String runId, ObjectNode body, String idempotencyKey) {
+    HttpRequest.Builder request = post("/api/v1/runs/" + segment(runId) + "/fork", body);
+    if (idempotencyKey != null) request.header("Idempotency-Key", idempotencyKey);
+    return send(request);
   }
 
   /**

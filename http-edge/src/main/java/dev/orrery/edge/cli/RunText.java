@@ -45,11 +45,12 @@ final class RunText {
       Duration took = between(n.path("started_at"), n.path("finished_at"));
       String note = n.hasNonNull("error") ? error(n.get("error"))
           : n.hasNonNull("skip_reason") ? n.get("skip_reason").asText() : "";
-      table.row(entry.getKey(), n.path("status").asText(), n.path("attempts").asText(""),
+      boolean used = usage.isObject() && (tokens(usage) > 0 || usage.path("cost_micros").asLong() > 0);
+      table.row(entry.getKey(), n.path("status").asText(), n.path("attempts").asInt() > 0 ? n.get("attempts").asText() : "",
           n.hasNonNull("items") ? n.get("items").asText() : "",
           n.path("model").asText(""),
-          usage.isObject() ? Long.toString(tokens(usage)) : "",
-          usage.isObject() ? dollars(usage.path("cost_micros").asLong()) : "",
+          used ? Long.toString(tokens(usage)) : "",
+          used ? dollars(usage.path("cost_micros").asLong()) : "",
           took == null ? "" : duration(took), note);
     }
     return table.lines();

@@ -65,7 +65,9 @@ final class Timeline {
     switch (type) {
       case "RunAccepted": {
         JsonNode spec = data.path("spec");
-        return "workflow " + spec.path("name").asText("?") + " v" + spec.path("version").asText("?");
+        JsonNode fork = data.path("fork");
+        return join("workflow " + spec.path("name").asText("?") + " v" + spec.path("version").asText("?"),
+            fork.isObject() ? "forked from run " + fork.path("run_id").asText("?") + " at " + fork.path("node_id").asText("?") : "");
       }
       case "NodeSkipped":
         return data.path("reason").asText("");
