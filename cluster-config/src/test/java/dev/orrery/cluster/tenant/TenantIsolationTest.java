@@ -66,10 +66,18 @@ class TenantIsolationTest {
 
   static final List<Route> ROUTES = List.of(
       new Route("POST", "/api/v1/runs", HELD_RUN, Needs.DEVELOPER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/runs?limit=5", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}/journal", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}/events", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}/stream", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/runs/{run}/state", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/runs/{run}/state?at_seq=1", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("POST", "/api/v1/runs/{run}/replay", "{}", Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/runs/{run}/diff/{run}", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("POST", "/api/v1/runs/{run}/fork", "{\"node_id\": \"probe\"}", Needs.DEVELOPER, Shape.ENVELOPE),
+      new Route("POST", "/api/v1/runs/{run}/approvals/probe", "{\"decision\": \"approve\"}", Needs.DEVELOPER,
+          Shape.ENVELOPE),
       new Route("POST", "/api/v1/runs/{run}/cancel", "{\"reason\": \"probe\"}", Needs.DEVELOPER, Shape.ENVELOPE),
       new Route("POST", "/api/v1/tenants", "{\"tenant_id\": \"{new_tenant}\", \"name\": \"Probe\", \"max_active_runs\": 3}",
           Needs.PLATFORM_ADMIN, Shape.ENVELOPE),
