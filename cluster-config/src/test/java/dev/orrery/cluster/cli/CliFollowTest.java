@@ -32,7 +32,7 @@ class CliFollowTest {
   @TempDir
   static Path files;
 
-  /** Steps take 300 ms, so the stream is watched (and steps stream their text) before the map's steps start. */
+  /** Steps take 300 ms on the default route, 1.5 s on {@code slow}; {@code held} never answers. */
   @BeforeAll
   static void start(SharedPostgres.TestDatabase db) throws Exception {
     node = TestNode.start(db, Map.of(
@@ -40,9 +40,11 @@ class CliFollowTest {
             Map.of("name", "sim", "kind", "simulated", "simulated", Map.of("latency-ms", 300)),
             Map.of("name", "sim-broken", "kind", "simulated", "max-retries", 0,
                 "simulated", Map.of("failure-rate", 1.0)),
+            Map.of("name", "sim-slow", "kind", "simulated", "simulated", Map.of("latency-ms", 1500)),
             Map.of("name", "sim-held", "kind", "simulated", "simulated", Map.of("latency-ms", 600_000))),
         "orrery.llm.routes.default.providers", List.of("sim"),
         "orrery.llm.routes.broken.providers", List.of("sim-broken"),
+        "orrery.llm.routes.slow.providers", List.of("sim-slow"),
         "orrery.llm.routes.held.providers", List.of("sim-held")));
     user = Cli.of(node.api());
   }
@@ -84,13 +86,44 @@ class CliFollowTest {
     assertTrue(lines.stream().anyMatch(l -> l.contains("per_topic") && l.contains("MapExpanded") && l.contains("2 items")),
         r.toString());
     assertTrue(lines.stream().anyMatch(l -> l.contains("per_topic[1]") && l.contains("StepSucceeded")), r.toString());
-    // Parallel steps' pieces interleave, each run of them on a line of its own that names its step.
-    String streamed = lines.stream().map(String::strip).filter(l -> l.startsWith("per_topic[0] | "))
-        .map(l -> l.substring("per_topic[0] | ".length())).collect(Collectors.joining());
-    assertTrue(streamed.startsWith("Simulated answer to \"Explain tides\""), "the step's text as it streams: " + r);
     assertTrue(lines.stream().anyMatch(l -> l.contains("RunCompleted")), r.toString());
     String last = lines.get(lines.size() - 1);
     assertTrue(last.startsWith("run " + runId + " SUCCEEDED in ") && last.contains("2/2 nodes"), r.toString());
+  }
+
+  /**
+   * A step streams its text only when someone watches the run as it starts, so the streamed steps come after
+   * a slow one: by then the stream has surely subscribed.
+   */
+  @Test
+  void followShowsTheTextOfParallelStepsAsTheyStreamIt() throws IOException {
+    Path streamed = workflow("streamed",
+        "name: streamed",
+        "version: 1",
+        "inputs: {topics: {type: array}}",
+        "nodes:",
+        "  - {id: warmup, type: llm, route: slow, prompt: \"Take your time\"}",
+        "  - {id: explain, type: map, over: inputs.topics, depends_on: [warmup], node: {type: llm, prompt: \"Explain {{item}}\"}}");
+
+    Cli.Result text = user.run("runs", "submit", streamed.toString(), "--input", "topics=[\"tides\",\"moons\"]", "--follow");
+    assertEquals(0, text.exit(), text.toString());
+    // Parallel steps' pieces interleave, each stretch of them on a line of its own that names its step.
+    for (String topic : List.of("tides", "moons")) {
+      String step = "explain[" + (topic.equals("tides") ? 0 : 1) + "] | ";
+      String pieces = text.out().lines().map(String::strip).filter(l -> l.startsWith(step))
+          .map(l -> l.substring(step.length())).collect(Collectors.joining());
+      assertTrue(pieces.startsWith("Simulated answer to \"Explain " + topic + "\""), "streamed text of " + step + text);
+    }
+
+    Cli.Result json = user.run("runs", "submit", streamed.toString(), "--input", "topics=[\"rings\"]", "--follow", "-o", "json");
+    assertEquals(0, json.exit(), json.toString());
+    List<JsonNode> deltas = new ArrayList<>();
+    for (String line : json.out().lines().toList()) {
+      JsonNode m = ApiClient.json().readTree(line);
+      if (m.path("type").asText().equals("StepDelta")) deltas.add(m);
+    }
+    assertTrue(!deltas.isEmpty() && deltas.stream().allMatch(d -> d.path("ephemeral").asBoolean() && !d.has("seq")
+        && d.path("node_id").asText().equals("explain")), "token deltas, marked ephemeral, without a seq: " + json);
   }
 
   @Test
@@ -107,8 +140,7 @@ class CliFollowTest {
     assertEquals(journal.size(), seqs.size(), "each persisted event exactly once: " + r);
     for (int i = 0; i < seqs.size(); i++) assertEquals(i + 1, seqs.get(i), "in order: " + seqs);
     assertEquals("RunCompleted", messages.get(messages.size() - 1).get("type").asText());
-    assertTrue(messages.stream().anyMatch(m -> m.path("type").asText().equals("StepDelta")
-        && m.path("ephemeral").asBoolean() && !m.has("seq")), "token deltas, without a seq: " + r);
+
   }
 
   @Test
