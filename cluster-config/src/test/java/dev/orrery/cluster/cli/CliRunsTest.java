@@ -266,6 +266,11 @@ class CliRunsTest {
     assertTrue(r.err().contains("timed out after") && r.err().contains(runId), r.toString());
     assertEquals("RUNNING", node.api().get("/api/v1/runs/" + runId).body().get("status").asText(), "the run goes on");
     assertEquals(0, user.run("runs", "cancel", runId).exit());
+
+    Cli.Result json = user.run("runs", "submit", held().toString(), "--wait", "--timeout", "500ms", "-o", "json");
+    assertEquals(5, json.exit(), json.toString());
+    assertEquals("RUNNING", json.json().get("status").asText(), "a script still learns the run: " + json);
+    assertEquals(0, user.run("runs", "cancel", json.json().get("run_id").asText()).exit());
   }
 
   @Test

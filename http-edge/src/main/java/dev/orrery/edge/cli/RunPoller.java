@@ -3,7 +3,6 @@ package dev.orrery.edge.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -27,19 +26,21 @@ final class RunPoller {
     this.progressEvery = progressEvery;
   }
 
-  /**
-   * @param progress where progress lines go (stderr), or null for none
-   * @return the finished run's view, or empty when the deadline passed first
-   */
-  Optional<JsonNode> await(String runId, Deadline deadline, PrintWriter progress) {
+  /** The run as last read; {@code finished} unless the deadline passed first. */
+  record Outcome(JsonNode run, boolean finished) {}
+
+  /** @param progress where progress lines go (stderr), or null for none */
+  Outcome await(String runId, Deadline deadline, PrintWriter progress) {
     long started = System.nanoTime();
     long nextProgress = started + progressEvery.toNanos();
     int failures = 0;
+    JsonNode last = null;
     while (true) {
       try {
         JsonNode run = client.run(runId);
+        last = run;
         failures = 0;
-        if (TERMINAL.contains(run.path("status").asText())) return Optional.of(run);
+        if (TERMINAL.contains(run.path("status").asText())) return new Outcome(run, true);
         if (progress != null && System.nanoTime() - nextProgress >= 0) {
           progress.println(RunText.progress(run, Duration.ofNanos(System.nanoTime() - started)));
           progress.flush();
@@ -48,13 +49,13 @@ final class RunPoller {
       } catch (ApiException e) {
         if (e.refused() || ++failures >= MAX_FAILURES) throw e;
       }
-      if (deadline.passed()) return Optional.empty();
+      if (deadline.passed()) return new Outcome(last, false);
       Duration pause = deadline.remaining().compareTo(interval) < 0 ? deadline.remaining() : interval;
       try {
         Thread.sleep(Math.max(1, pause.toMillis()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return Optional.empty();
+        return new Outcome(last, false);
       }
     }
   }

@@ -29,9 +29,13 @@ final class Watch {
 
   private int await(String runId, Deadline deadline, boolean quiet) {
     RunPoller poller = new RunPoller(client, options.pollInterval, options.progressEvery);
-    Optional<JsonNode> finished = poller.await(runId, deadline, command.err());
-    if (finished.isEmpty()) return timedOut(runId);
-    JsonNode run = finished.get();
+    RunPoller.Outcome outcome = poller.await(runId, deadline, command.err());
+    JsonNode run = outcome.run();
+    if (!outcome.finished()) {
+      // A script still learns the run and how far it got.
+      if (command.json() && run != null) command.printJson(run);
+      return timedOut(runId);
+    }
     if (command.json()) {
       command.printJson(run);
     } else if (!quiet) {
