@@ -18,9 +18,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(SharedPostgres.class)
 class SchemaMigrationTest {
 
-  /** The journal's tables (migration 1) and the read side's and audit log's (migration 2). */
+  /** The journal's tables (migration 1), the usage read side's and audit log's (2), the runs list's (3). */
   private static final List<String> TABLES = List.of("durable_state", "event_journal", "event_tag", "orrery_audit",
-      "orrery_projection_offset", "orrery_usage", "snapshot");
+      "orrery_projection_offset", "orrery_runs", "orrery_usage", "snapshot");
   private static final List<String> JOURNAL_INDEXES =
       List.of("event_journal_ordering_idx", "state_global_offset_idx", "state_tag_idx");
 
@@ -35,7 +35,7 @@ class SchemaMigrationTest {
     assertEquals(JOURNAL_INDEXES, strings(db, "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         + "WHERE c.relname IN ('event_journal_ordering_idx', 'state_global_offset_idx', 'state_tag_idx') "
         + "AND i.indisvalid ORDER BY 1"));
-    assertEquals(List.of("1", "2"), strings(db, "SELECT version FROM orrery_schema_version ORDER BY version"));
+    assertEquals(List.of("1", "2", "3"), strings(db, "SELECT version FROM orrery_schema_version ORDER BY version"));
   }
 
   @Test
@@ -44,7 +44,7 @@ class SchemaMigrationTest {
     // tables with the plugin's own script: the whole migration runs again over existing objects.
     execute(db, "DELETE FROM orrery_schema_version");
     SchemaMigration.apply(db.jdbcUrl(), db.user(), db.password());
-    assertEquals(List.of("1", "2"), strings(db, "SELECT version FROM orrery_schema_version ORDER BY version"));
+    assertEquals(List.of("1", "2", "3"), strings(db, "SELECT version FROM orrery_schema_version ORDER BY version"));
   }
 
   @Test

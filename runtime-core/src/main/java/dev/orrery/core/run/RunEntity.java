@@ -5,13 +5,14 @@ import dev.orrery.core.ErrorCode;
 import dev.orrery.core.JsonSerializable;
 import dev.orrery.core.plan.Planner;
 import dev.orrery.core.port.ChatMessage;
-import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.port.DeltaSink;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.Usage;
+import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEvent.ApprovalRequested;
+import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.RunAccepted;
 import dev.orrery.core.run.RunEvent.RunCancelled;
 import dev.orrery.core.run.RunEvent.RunFailed;
@@ -513,6 +514,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
             new RetryDue(StepState.key(r.nodeId(), r.item()), r.attempt()), Duration.ofMillis(r.delayMs()));
       } else if (e instanceof ApprovalRequested a) {
         startApprovalTimer(a);
+      } else if (e instanceof BudgetExhausted b) {
+        startBudgetTimer(next.step(StepState.key(b.nodeId(), b.item())));
       }
     }
     dispatch(next, events);

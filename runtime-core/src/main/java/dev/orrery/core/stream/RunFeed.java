@@ -1,9 +1,12 @@
 package dev.orrery.core.stream;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.BufferOverflowException;
 import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSource;
@@ -18,9 +21,10 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * from the journal. The run's periodic position ({@link RunTopics}) catches a lost tail the same way.
  * Token deltas pass straight through; they are not in the journal and carry no sequence number.
  *
- * <p>Live messages wait in a buffer of {@code bufferSize} while the client is slow; a client that falls
- * further behind fails the stream with a {@link org.apache.pekko.stream.BufferOverflowException} rather
- * than growing the node's memory.
+ * <p>While the client is slow (or the journal is being read), live messages wait; consecutive token
+ * deltas of one step merge into one message, so a slow reader gets fewer, longer deltas rather than a
+ * growing queue. More than {@code bufferSize} waiting events fail the stream with a
+ * {@link BufferOverflowException} rather than growing the node's memory.
  */
 public final class RunFeed {
   private static final RunUpdate END = new RunUpdate(null, "End", null, null, null, true, null);
@@ -45,7 +49,9 @@ public final class RunFeed {
             topics.tell(new RunTopics.Subscribe(tenantId, runId, ref));
             return NotUsed.notUsed();
           })
-          // Live messages wait in the buffer while the journal is read up to its end.
+          // Live messages wait here (deltas merged) while the journal is read and while the client is slow.
+          .conflateWithSeed(Waiting::new, Waiting::add)
+          .mapConcat(w -> w.updates)
           .prepend(Source.single(RunUpdate.position(runId, Long.MAX_VALUE, false)))
           .flatMapConcat(u -> next(u, last, tenantId, runId))
           .takeWhile(u -> u != END)
@@ -67,6 +73,34 @@ public final class RunFeed {
       return Source.single(u);
     }
     return fromJournal(tenantId, runId, last, seq);
+  }
+
+  /** Live messages not yet taken by the client, consecutive deltas of one step merged. */
+  private final class Waiting {
+    final List<RunUpdate> updates = new ArrayList<>();
+    private int events;
+
+    Waiting(RunUpdate first) {
+      add(first);
+    }
+
+    Waiting add(RunUpdate u) {
+      RunUpdate last = updates.isEmpty() ? null : updates.get(updates.size() - 1);
+      if (last != null && RunUpdate.DELTA.equals(u.type()) && sameStep(last, u)) {
+        updates.set(updates.size() - 1, last.withMoreText(u));
+        return this;
+      }
+      updates.add(u);
+      if (!u.isEphemeral() && ++events > bufferSize) {
+        throw new BufferOverflowException("more than " + bufferSize + " events waiting for a slow client");
+      }
+      return this;
+    }
+  }
+
+  private static boolean sameStep(RunUpdate a, RunUpdate b) {
+    return RunUpdate.DELTA.equals(a.type()) && java.util.Objects.equals(a.nodeId(), b.nodeId())
+        && a.data().path("item").equals(b.data().path("item")) && a.data().path("attempt").equals(b.data().path("attempt"));
   }
 
   private Source<RunUpdate, NotUsed> fromJournal(String tenantId, String runId, AtomicLong last, long toSeq) {

@@ -47,6 +47,13 @@ public record RunUpdate(
     return new RunUpdate(null, DELTA, runId, nodeId, at, true, data);
   }
 
+  /** This delta followed by {@code next} of the same step, as one. */
+  RunUpdate withMoreText(RunUpdate next) {
+    var merged = ((com.fasterxml.jackson.databind.node.ObjectNode) data).deepCopy();
+    merged.put("text", data.path("text").asText() + next.data().path("text").asText());
+    return new RunUpdate(seq, type, runId, nodeId, at, ephemeral, merged);
+  }
+
   static RunUpdate position(String runId, long seq, boolean finished) {
     return new RunUpdate(seq, finished ? FINAL_POSITION : POSITION, runId, null, null, true, null);
   }
