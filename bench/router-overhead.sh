@@ -59,7 +59,7 @@ start_stack() { # upstream latency in ms
   PIDS+=($!)
   wait_for "$node_log" "Orrery is up" 120
   # Gateway calls carry the demo tenant's key (printed once at first start), and reserve from its budget.
-  export ORRERY_KEY=$(sed -n 's/^Admin key of tenant demo (shown once, keep it): //p' "$node_log")
+  export ORRERY_API_KEY=$(sed -n 's/^Admin key of tenant demo (shown once, keep it): //p' "$node_log")
   if [ "$HAVE_PORTKEY" = 1 ]; then
     PORTKEY_PORT=$(free_port)
     (cd "$WORK/portkey" && NODE_ENV=production exec node --require ./loopback.cjs \
