@@ -94,6 +94,7 @@ public final class StreamLatencyBench {
         System.out.printf("round %d%s: connected %d subscribers in %.1f s%n", round,
             round < rounds ? " (warm-up)" : "", subscribers, r.connectNanos / 1e9);
         System.out.printf("  persisted -> delivered, events: %s%n", r.events.summary());
+        System.out.printf("    of which the run's last event: %s%n", r.terminal.summary());
         System.out.printf("  provider -> delivered, token deltas: %s%n", r.deltas.summary());
         System.out.printf("  delivered %d messages in %.1f s: %.0f messages/s%n", r.delivered, r.deliveryNanos / 1e9,
             r.delivered / (r.deliveryNanos / 1e9));
@@ -105,7 +106,8 @@ public final class StreamLatencyBench {
     System.exit(0);
   }
 
-  record Result(long connectNanos, Latencies events, Latencies deltas, long delivered, long deliveryNanos) {}
+  record Result(long connectNanos, Latencies events, Latencies deltas, Latencies terminal, long delivered,
+      long deliveryNanos) {}
 
   private static Result round(Api api, HttpClient http, Persisted persisted, int subscribers, int runs,
       Map<String, Object> workflow) throws Exception {
@@ -134,6 +136,7 @@ public final class StreamLatencyBench {
 
     Latencies events = new Latencies();
     Latencies deltas = new Latencies();
+    Latencies terminal = new Latencies();
     long delivered = 0;
     for (Subscriber s : all) {
       for (Received m : s.received) {
@@ -142,10 +145,11 @@ public final class StreamLatencyBench {
         Long at = m.seq > 0 ? persisted.eventAt(s.runId, m.seq) : persisted.deltaAt(s.runId, m.deltaKey);
         if (at == null || at < released) continue;
         (m.seq > 0 ? events : deltas).add(m.at - at);
+        if (m.seq > 0 && m.seq == persisted.lastSeq(s.runId)) terminal.add(m.at - at);
       }
     }
     persisted.forget(runIds);
-    return new Result(connected, events, deltas, delivered, lastDelivery - released);
+    return new Result(connected, events, deltas, terminal, delivered, lastDelivery - released);
   }
 
   /** The node's side: when each event was persisted and each delta produced, by run. */
@@ -178,6 +182,11 @@ public final class StreamLatencyBench {
     Long eventAt(String runId, long seq) {
       List<Long> times = events.get(runId);
       return times == null || seq > times.size() ? null : times.get((int) seq - 1);
+    }
+
+    long lastSeq(String runId) {
+      List<Long> times = events.get(runId);
+      return times == null ? -1 : times.size();
     }
 
     Long deltaAt(String runId, String deltaKey) {
