@@ -73,6 +73,12 @@ public final class StreamClient {
    */
   public static Connection webSocket(String baseUrl, String key, String runId, long fromSeq,
       Predicate<JsonNode> dropWhen, boolean reading) {
+    return webSocketAsync(baseUrl, key, runId, fromSeq, dropWhen, reading).join();
+  }
+
+  /** {@link #webSocket}, completing when the server has accepted the handshake: to open many at once. */
+  public static CompletableFuture<Connection> webSocketAsync(String baseUrl, String key, String runId, long fromSeq,
+      Predicate<JsonNode> dropWhen, boolean reading) {
     Connection c = new Connection();
     c.dropWhen = dropWhen;
     String uri = baseUrl.replaceFirst("^http", "ws") + "/api/v1/runs/" + runId + "/stream?from_seq=" + fromSeq
@@ -108,13 +114,14 @@ public final class StreamClient {
         c.closed.completeExceptionally(error);
       }
     };
-    WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create(uri), listener).join();
-    c.socket = ws;
-    c.drop = () -> {
-      ws.abort();
-      c.closed.complete("dropped");
-    };
-    return c;
+    return HTTP.newWebSocketBuilder().buildAsync(URI.create(uri), listener).thenApply(ws -> {
+      c.socket = ws;
+      c.drop = () -> {
+        ws.abort();
+        c.closed.complete("dropped");
+      };
+      return c;
+    });
   }
 
   /** Server-Sent Events, resuming after {@code lastEventId} when it is positive. */

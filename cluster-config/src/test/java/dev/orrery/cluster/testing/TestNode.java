@@ -6,15 +6,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.orrery.cluster.OrreryNode;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.core.run.RunListener;
+import dev.orrery.core.stream.RunTopics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * A real node in the test JVM: its own actor system (cluster of one), HTTP on a free loopback port, and
@@ -61,6 +69,47 @@ public final class TestNode implements AutoCloseable {
     node.mintedKeys().stream().filter(k -> k.tenantId().equals("demo"))
         .forEach(k -> DEMO_KEYS.put(db.jdbcUrl(), k.key()));
     return new TestNode(node, DEMO_KEYS.get(db.jdbcUrl()));
+  }
+
+  /**
+   * A further node of {@code seed}'s cluster, on the same database: it joins the seed instead of forming a
+   * cluster of its own. Returns once both see each other as up.
+   */
+  public static TestNode startJoining(TestNode seed, SharedPostgres.TestDatabase db, Map<String, ?> settings)
+      throws Exception {
+    Map<String, Object> joining = new HashMap<>(settings);
+    joining.put("pekko.cluster.seed-nodes", List.of(seed.clusterAddress()));
+    TestNode node = start(db, joining);
+    for (TestNode n : List.of(seed, node)) {
+      TestProbe<Object> probe = TestProbe.create(n.node.system());
+      probe.awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(100), () -> {
+        var cluster = Cluster.get(n.node.system());
+        long up = StreamSupport.stream(cluster.state().getMembers().spliterator(), false)
+            .filter(m -> m.status() == MemberStatus.up()).count();
+        assertTrue(up >= 2, () -> "members up seen by " + cluster.selfMember().address() + ": " + up);
+        return null;
+      });
+    }
+    return node;
+  }
+
+  /** This node's address in the cluster ({@code pekko://orrery@127.0.0.1:port}). */
+  public String clusterAddress() {
+    return Cluster.get(node.system()).selfMember().address().toString();
+  }
+
+  /** How many runs this node follows live, and for how many stream subscribers (its "run-topics" actor). */
+  public RunTopics.Stats streamStats() {
+    var system = node.system();
+    try {
+      ActorRef<RunTopics.Command> topics = Adapter.toTyped(system.classicSystem()
+          .actorSelection("/system/run-topics").resolveOne(Duration.ofSeconds(5)).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS));
+      return AskPattern.<RunTopics.Command, RunTopics.Stats>ask(topics, RunTopics.GetStats::new,
+          Duration.ofSeconds(5), system.scheduler()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("could not ask the node's run-topics actor", e);
+    }
   }
 
   /** A client with the platform admin key. */

@@ -615,7 +615,11 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
    * no receive timeout: resetting it on every step's message would cost a scheduler round per message.
    */
   private void finished(RunState ignored) {
-    ctx.getChildren().forEach(ctx::stop);
+    // Not the live topic: stopped now, it would drop the terminal event it has yet to publish (subscribers
+    // then learnt of the end only from their next renewal). It stops with the entity.
+    ctx.getChildren().forEach(child -> {
+      if (!live.isTopic(child)) ctx.stop(child);
+    });
     timers.values().forEach(Cancellable::cancel);
     timers.clear();
     heldTokens.clear();

@@ -54,6 +54,11 @@ final class RunLive {
     for (RunEvent e : events) topic.tell(Topic.publish(RunUpdate.persisted(seq++, runId, e, json)));
   }
 
+  /** Whether {@code child} is the run's topic: it outlives the run's end, so the terminal event is delivered. */
+  boolean isTopic(ActorRef<?> child) {
+    return child.equals(topic);
+  }
+
   /** A sink for a step's streamed text while the run is watched, else null (the step then need not stream). */
   DeltaSink deltaSink(String nodeId, Integer item, int attempt) {
     if (!watched()) return null;

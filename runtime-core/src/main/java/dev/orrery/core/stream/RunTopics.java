@@ -52,8 +52,22 @@ public final class RunTopics {
     }));
   }
 
-  private record Feed(String tenantId, String runId, ActorRef<Topic.Command<RunUpdate>> topic,
-      Set<ActorRef<RunUpdate>> subscribers) {}
+  /**
+   * One followed run. A position goes to every subscriber when it differs from the last one sent, and
+   * otherwise only to those that joined since: with many subscribers joining, each one's renewal would
+   * otherwise send the same position to all of them again (quadratic in the subscribers, for nothing).
+   */
+  private static final class Feed {
+    final ActorRef<Topic.Command<RunUpdate>> topic;
+    final Set<ActorRef<RunUpdate>> subscribers = new HashSet<>();
+    /** Joined since the last position: they have not had one yet. */
+    final Set<ActorRef<RunUpdate>> newcomers = new HashSet<>();
+    RunUpdate lastPosition;
+
+    Feed(ActorRef<Topic.Command<RunUpdate>> topic) {
+      this.topic = topic;
+    }
+  }
 
   private final ActorContext<Command> ctx;
   private final ClusterSharding sharding;
@@ -86,11 +100,12 @@ public final class RunTopics {
     boolean first = feed == null;
     if (first) {
       var topic = ctx.spawn(Topic.create(RunUpdate.class, topicName(s.tenantId(), s.runId())), "topic-" + (++topics));
-      feed = new Feed(s.tenantId(), s.runId(), topic, new HashSet<>());
+      feed = new Feed(topic);
       feeds.put(entityId, feed);
     }
-    feed.topic().tell(Topic.subscribe(s.subscriber()));
-    feed.subscribers().add(s.subscriber());
+    feed.topic.tell(Topic.subscribe(s.subscriber()));
+    feed.subscribers.add(s.subscriber());
+    feed.newcomers.add(s.subscriber());
     ctx.watchWith(s.subscriber(), new SubscriberStopped(entityId, s.subscriber()));
     // A first subscriber starts the run publishing; a later one still needs a position soon, since it
     // subscribed after the journal read that it started with.
@@ -101,9 +116,10 @@ public final class RunTopics {
   private Behavior<Command> onSubscriberStopped(SubscriberStopped s) {
     Feed feed = feeds.get(s.entityId());
     if (feed == null) return Behaviors.same();
-    feed.subscribers().remove(s.subscriber());
-    if (feed.subscribers().isEmpty()) {
-      ctx.stop(feed.topic());
+    feed.subscribers.remove(s.subscriber());
+    feed.newcomers.remove(s.subscriber());
+    if (feed.subscribers.isEmpty()) {
+      ctx.stop(feed.topic);
       feeds.remove(s.entityId());
     }
     return Behaviors.same();
@@ -114,7 +130,12 @@ public final class RunTopics {
     Feed feed = feeds.get(RunIds.entityId(w.tenantId(), w.runId()));
     if (feed != null) {
       RunUpdate position = RunUpdate.position(w.runId(), w.lastSeq(), w.finished());
-      feed.subscribers().forEach(s -> s.tell(position));
+      // Positions arrive in the order the run answered, so a subscriber gets the first one after it joined
+      // and every change after that: the latest position is never older than the one its own renewal asked.
+      Set<ActorRef<RunUpdate>> to = position.equals(feed.lastPosition) ? feed.newcomers : feed.subscribers;
+      to.forEach(s -> s.tell(position));
+      feed.lastPosition = position;
+      feed.newcomers.clear();
     }
     return Behaviors.same();
   }
@@ -126,7 +147,7 @@ public final class RunTopics {
 
   private Behavior<Command> onGetStats(GetStats g) {
     int subscribers = 0;
-    for (Feed f : feeds.values()) subscribers += f.subscribers().size();
+    for (Feed f : feeds.values()) subscribers += f.subscribers.size();
     g.replyTo().tell(new Stats(feeds.size(), subscribers));
     return Behaviors.same();
   }

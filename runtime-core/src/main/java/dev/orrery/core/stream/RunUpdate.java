@@ -58,7 +58,9 @@ public record RunUpdate(
     return new RunUpdate(seq, finished ? FINAL_POSITION : POSITION, runId, null, null, true, null);
   }
 
-  @JsonIgnore
+  // Not @JsonIgnore: on a record, Jackson would then ignore the "ephemeral" component when reading too, and a
+  // delta that crossed to another node would reach its clients without the flag. The component, annotated
+  // explicitly, is what Jackson writes.
   public boolean isEphemeral() {
     return seq == null || Boolean.TRUE.equals(ephemeral);
   }
