@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code http_fetch}: a GET of an http(s) URL whose host is on the allowlist, with a size cap and a
@@ -32,8 +34,15 @@ public final class HttpFetchTool implements Tool {
   private final HttpClient client;
   private final ToolSpec spec;
 
-  public HttpFetchTool(ToolSettings.HttpFetch settings, Executor executor) {
+  public HttpFetchTool(ToolSettings.HttpFetch settings) {
     this.settings = settings;
+    // The client's own threads: the caller's thread blocks in send(), so sharing its pool could starve it.
+    AtomicInteger n = new AtomicInteger();
+    Executor executor = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "orrery-http-fetch-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
     this.client = HttpClient.newBuilder()
         .followRedirects(HttpClient.Redirect.NEVER)
         .connectTimeout(settings.timeout())

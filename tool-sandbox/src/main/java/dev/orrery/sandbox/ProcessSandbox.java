@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  *   <li>new network, PID, mount, IPC and UTS namespaces ({@code unshare}): no interface but a loopback
  *       that is down, so no connection and no name lookup; the program is PID 1 of its own namespace,
  *       and when it (or the sandbox) dies, every process it started dies with it;
- *   <li>inside the mount namespace every mount is remounted read-only, except the working directory;
+ *   <li>inside the mount namespace /tmp and the hidden directories ({@code /run}, {@code /home} …) are
+ *       covered by empty file systems, and every mount is remounted read-only, except the working
+ *       directory, which appears at {@value #INNER_WORK_DIR};
  *   <li>an unprivileged user ({@code setpriv}: uid/gid {@code nobody}, no supplementary groups, no
  *       capabilities, no new privileges), which cannot read files only root may read;
  *   <li>{@code prlimit}: address space, CPU seconds, processes, size of a written file, open files,
@@ -48,21 +50,38 @@ import org.slf4j.LoggerFactory;
 public final class ProcessSandbox implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProcessSandbox.class);
 
+  /** Where the working directory appears inside the sandbox (its home and current directory). */
+  static final String INNER_WORK_DIR = "/tmp/work";
+
   /**
-   * Runs as root inside the new namespaces, before the program: makes the working directory a mount of
-   * its own, every other mount read-only (the remount of a bind only changes this namespace's view),
-   * then hands over to the rest of the command line.
+   * Runs as root inside the new namespaces, before the program. Arguments: the working directory on the
+   * host, the directories to hide, {@code --}, then the rest of the command line. It covers /tmp and the
+   * hidden directories with empty file systems of this namespace (the node's temporary files and any Unix
+   * socket in them, such as a database's, become unreachable), mounts the working directory at
+   * {@value #INNER_WORK_DIR} (through a descriptor opened before /tmp was covered), makes every other
+   * mount read-only (remounting a bind changes only this namespace's view), then hands over.
    */
   private static final String SETUP = String.join("\n",
       "set -e",
       "w=\"$1\"; shift",
-      "mount --bind \"$w\" \"$w\"",
+      "exec 3<\"$w\"",
+      "mount -t tmpfs -o size=64k,mode=755,nosuid,nodev,noexec orrery-empty /tmp",
+      "while [ \"$1\" != -- ]; do",
+      "  if [ -d \"$1\" ] && [ ! -L \"$1\" ]; then",
+      "    mount -t tmpfs -o size=64k,mode=755,nosuid,nodev,noexec orrery-empty \"$1\"",
+      "  fi",
+      "  shift",
+      "done",
+      "shift",
+      "mkdir " + INNER_WORK_DIR,
+      "mount --bind /proc/self/fd/3 " + INNER_WORK_DIR,
+      "exec 3<&-",
       "while read -r dev mnt rest; do",
-      "  case \"$mnt\" in \"$w\"|/proc) continue;; esac",
+      "  case \"$mnt\" in " + INNER_WORK_DIR + "|/proc) continue;; esac",
       "  mount -o remount,bind,ro \"$mnt\" || { echo \"sandbox: cannot make $mnt read-only\" >&2; exit 125; }",
       "done < /proc/self/mounts",
       "mount -o remount,bind,ro,nosuid,nodev,noexec /proc",
-      "cd \"$w\"",
+      "cd " + INNER_WORK_DIR,
       "exec \"$@\"");
   private static final List<String> NEEDED = List.of("/usr/bin/setsid", "/usr/bin/unshare", "/usr/bin/setpriv",
       "/usr/bin/prlimit", "/usr/bin/env", "/bin/mount", "/bin/sh");
@@ -92,7 +111,8 @@ public final class ProcessSandbox implements AutoCloseable {
     this.base = made;
     this.supported = why == null;
     this.reason = why == null
-        ? "namespaces (net, pid, mount, ipc, uts), read-only mounts, uid " + settings.uid() + ", prlimit"
+        ? "namespaces (net, pid, mount, ipc, uts), read-only mounts, hidden /tmp " + String.join(" ", settings.hiddenPaths())
+            + ", uid " + settings.uid() + ", prlimit"
         : why;
     if (supported) {
       log.info("Process sandbox is supported: {}; python and shell tools are on", reason);
@@ -172,7 +192,9 @@ public final class ProcessSandbox implements AutoCloseable {
         "/usr/bin/setsid",
         "/usr/bin/unshare", "--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--mount-proc",
         "--kill-child=SIGKILL",
-        "/bin/sh", "-c", SETUP, "sandbox-setup", work.toString(),
+        "/bin/sh", "-c", SETUP, "sandbox-setup", work.toString()));
+    c.addAll(settings.hiddenPaths());
+    c.addAll(List.of("--",
         "/usr/bin/setpriv", "--reuid=" + settings.uid(), "--regid=" + settings.gid(), "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
         "/usr/bin/prlimit",
@@ -185,8 +207,8 @@ public final class ProcessSandbox implements AutoCloseable {
         "--",
         "/usr/bin/env", "-i",
         "PATH=" + settings.path(),
-        "HOME=" + work,
-        "TMPDIR=" + work,
+        "HOME=" + INNER_WORK_DIR,
+        "TMPDIR=" + INNER_WORK_DIR,
         "LANG=C.UTF-8"));
     c.addAll(program);
     return c;
@@ -240,8 +262,8 @@ public final class ProcessSandbox implements AutoCloseable {
     Path parent = configured != null ? configured : Path.of(System.getProperty("java.io.tmpdir"));
     Files.createDirectories(parent);
     Path dir = Files.createTempDirectory(parent, "orrery-tools-");
-    // The sandbox user must pass through (not list) the base to reach its own directory.
-    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    // Only root enters: the sandbox reaches its own directory through a descriptor its setup opened.
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
     dir.toFile().deleteOnExit();
     return dir;
   }
@@ -265,7 +287,8 @@ public final class ProcessSandbox implements AutoCloseable {
       work = Files.createTempDirectory(base, "probe-");
       handOver(work, "rwx------");
       SandboxOutcome out = execute(work, List.of("/bin/sh", "-c",
-          "test \"$(id -u)\" = " + settings.uid() + " && test ! -w / && echo ok"), Duration.ofSeconds(10));
+          "test \"$(id -u)\" = " + settings.uid() + " && test \"$(pwd)\" = " + INNER_WORK_DIR
+              + " && ! touch /tmp/probe 2>/dev/null && echo ok"), Duration.ofSeconds(10));
       if (out.exitCode() == 0 && out.stdout().trim().equals("ok")) return null;
       String detail = out.stderr().isBlank() ? "exit code " + out.exitCode() : out.stderr().trim();
       return "a test program could not run in the sandbox: " + detail;

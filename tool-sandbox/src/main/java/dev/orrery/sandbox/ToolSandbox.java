@@ -8,7 +8,6 @@ import dev.orrery.core.port.ToolPort;
 import dev.orrery.core.port.ToolSpec;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -53,7 +52,7 @@ public final class ToolSandbox implements AutoCloseable {
     if (settings.enabled().contains("calculator")) tools.add(calculator(wasm));
     if (settings.enabled().contains("python")) tools.add(ProcessTool.python(process));
     if (settings.enabled().contains("shell")) tools.add(ProcessTool.shell(process));
-    if (settings.enabled().contains("http_fetch")) tools.add(new HttpFetchTool(settings.httpFetch(), executor));
+    if (settings.enabled().contains("http_fetch")) tools.add(new HttpFetchTool(settings.httpFetch()));
     this.registry = new ToolRegistry(tools, executor, clock, settings.idempotencyEntries(), settings.idempotencyTtl());
   }
 
@@ -111,9 +110,5 @@ public final class ToolSandbox implements AutoCloseable {
     executor.shutdownNow();
     wasm.close();
     if (process != null) process.close();
-  }
-
-  static List<String> builtIn() {
-    return BUILT_IN.stream().sorted().toList();
   }
 }

@@ -46,6 +46,7 @@ public record ToolSettings(
   /**
    * @param workDirBase where the per-call working directories are made (null: the JVM's temp directory)
    * @param uid the unprivileged user the code runs as
+   * @param hiddenPaths directories covered by an empty file system in the sandbox (/tmp always is)
    */
   public record Process(
       Duration timeout,
@@ -58,6 +59,7 @@ public record ToolSettings(
       int uid,
       int gid,
       Path workDirBase,
+      List<String> hiddenPaths,
       String python,
       String shell,
       String path) {
@@ -73,6 +75,12 @@ public record ToolSettings(
       if (maxOpenFiles < 8) throw new IllegalArgumentException("process.max-open-files must be >= 8, was " + maxOpenFiles);
       if (uid <= 0) throw new IllegalArgumentException("process.uid must be an unprivileged user (> 0), was " + uid);
       if (gid <= 0) throw new IllegalArgumentException("process.gid must be an unprivileged group (> 0), was " + gid);
+      hiddenPaths = List.copyOf(hiddenPaths);
+      for (String hidden : hiddenPaths) {
+        if (!hidden.matches("/[A-Za-z0-9._/-]+") || hidden.contains("..") || hidden.equals("/")) {
+          throw new IllegalArgumentException("process.hidden-paths must be absolute directories other than /, was " + hidden);
+        }
+      }
       absolute("process.python", python);
       absolute("process.shell", shell);
       if (path == null || path.isBlank()) throw new IllegalArgumentException("process.path must be set, was " + path);
@@ -112,6 +120,7 @@ public record ToolSettings(
             p.getInt("uid"),
             p.getInt("gid"),
             base.isBlank() ? null : Path.of(base),
+            p.getStringList("hidden-paths"),
             p.getString("python"),
             p.getString("shell"),
             p.getString("path")),

@@ -12,6 +12,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -26,6 +30,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The python and shell tools attacked the way a hostile snippet would, against the real sandbox. After
@@ -293,12 +298,50 @@ class ProcessSandboxAttackTest {
   }
 
   @Test
-  void theWorkingDirectoryIsFreshAndDeletedAfterwards() {
-    ToolResult first = python("import os\nopen('left.txt', 'w').write('x')\nprint(os.getcwd())\n");
-    Path dir = Path.of(first.output().trim());
-    assertFalse(Files.exists(dir), "the working directory " + dir + " is still there");
-    ToolResult second = python("import os\nprint(sorted(os.listdir('.')))\n");
-    assertEquals("['main.py']\n", second.output());
+  void theWorkingDirectoryIsFreshAndDeletedAfterwards(@TempDir Path base) throws Exception {
+    try (ToolSandbox own = ToolSandbox.fromConfig(TestTools.config(
+        "orrery.tools { enabled = [python], process.work-dir-base = \"" + base + "\" }"))) {
+      ToolResult first = TestTools.call(own.port(), "python",
+          Map.of("code", "import os\nopen('left.txt', 'w').write('x')\nprint(os.getcwd(), os.stat('.').st_uid)\n"));
+      assertEquals(ProcessSandbox.INNER_WORK_DIR + " " + SANDBOX_UID + "\n", first.output());
+      ToolResult second = TestTools.call(own.port(), "python", Map.of("code", "import os\nprint(sorted(os.listdir('.')))\n"));
+      assertEquals("['main.py']\n", second.output());
+      try (Stream<Path> left = Files.walk(base)) {
+        List<Path> runs = left.filter(p -> p.getFileName().toString().startsWith("run-")).toList();
+        assertEquals(List.of(), runs, "working directories left behind");
+      }
+    }
+  }
+
+  @Test
+  void theNodesTemporaryFilesAndUnixSocketsAreOutOfReach() throws Exception {
+    Path dir = Files.createTempDirectory("orrery-socket-");
+    Path socket = dir.resolve("db.sock");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(socket));
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+      Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
+      try (SocketChannel fromNode = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        assertTrue(fromNode.isConnected(), "the socket is open to anyone outside the sandbox");
+      }
+      ToolResult result = python("""
+          import os, socket
+          s = socket.socket(socket.AF_UNIX)
+          try:
+              s.connect("%s")
+              print("connected")
+          except OSError as e:
+              print("blocked", e.errno)
+          print(sorted(os.listdir("/tmp")), os.listdir("/run"), os.listdir("/dev/shm"))
+          """.formatted(socket));
+      assertFalse(result.error(), result.message());
+      List<String> lines = result.output().lines().toList();
+      assertTrue(lines.get(0).startsWith("blocked"), result.output());
+      assertTrue(lines.get(1).startsWith("['work'] "), result.output());
+    } finally {
+      Files.deleteIfExists(socket);
+      Files.deleteIfExists(dir);
+    }
   }
 
   @Test
