@@ -133,10 +133,13 @@ class ToolRegistryTest {
     String json = JSON.writeValueAsString(result);
     assertTrue(json.contains("\"error_code\"") && json.contains("\"duration_ms\""), json);
     assertEquals(result, JSON.readValue(json, ToolResult.class));
-    var invocation = new ToolInvocation("r/n/1", "t", "calculator", args(Map.of("expression", "1+1")), null);
-    String text = JSON.writeValueAsString(invocation);
+    // Pekko's serializer registers the java.time module, as here
+    var mapper = JSON.copy().registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule());
+    var invocation = new ToolInvocation("r/n/1", "t", "calculator", args(Map.of("expression", "1+1")),
+        Duration.ofSeconds(5));
+    String text = mapper.writeValueAsString(invocation);
     assertTrue(text.contains("\"idempotency_key\"") && text.contains("\"tenant_id\""), text);
-    assertEquals(invocation, JSON.readValue(text, ToolInvocation.class));
+    assertEquals(invocation, mapper.readValue(text, ToolInvocation.class));
     assertFalse(ToolResult.ok("x", null, false, 0).error());
   }
 
