@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * The {@link ToolPort}: tools by name, each call's arguments checked against the tool's JSON Schema
  * (draft 2020-12) before anything runs, and results remembered by idempotency key in a small bounded
  * cache, so that a step re-dispatched after a crash gets the first call's result instead of running the
- * tool again. Tools run on the executor given (a bounded pool: blocking work stays off the actors'
+ * tool again (keys are scoped by tenant). Tools run on the executor given (a bounded pool: blocking work stays off the actors'
  * dispatcher). A call with the same key as one still running waits for that one.
  */
 public final class ToolRegistry implements ToolPort {
@@ -92,8 +92,11 @@ public final class ToolRegistry implements ToolPort {
       return CompletableFuture.completedFuture(ToolResult.failed(invocation.tool(), ToolErrors.INVALID_ARGUMENTS,
           "the arguments of " + invocation.tool() + " do not match its schema: " + String.join("; ", problems), 0));
     }
-    String key = invocation.idempotencyKey();
-    if (key == null || key.isBlank() || maxRemembered == 0) return start(registered.tool(), arguments, invocation.timeout());
+    if (invocation.idempotencyKey() == null || invocation.idempotencyKey().isBlank() || maxRemembered == 0) {
+      return start(registered.tool(), arguments, invocation.timeout());
+    }
+    // Keys are a tenant's own: another tenant's identical key is another call.
+    String key = invocation.tenantId() + "\u0000" + invocation.idempotencyKey();
 
     CompletableFuture<ToolResult> mine;
     synchronized (results) {
@@ -102,7 +105,7 @@ public final class ToolRegistry implements ToolPort {
       if (seen != null && seen.at().plus(remembered).isAfter(now)) {
         if (seen.tool().equals(invocation.tool()) && seen.arguments().equals(arguments)) return seen.result();
         return CompletableFuture.completedFuture(ToolResult.failed(invocation.tool(), ToolErrors.INVALID_ARGUMENTS,
-            "idempotency key '" + key + "' was already used for another call", 0));
+            "idempotency key '" + invocation.idempotencyKey() + "' was already used for another call", 0));
       }
       mine = new CompletableFuture<>();
       results.put(key, new Remembered(mine, invocation.tool(), arguments.deepCopy(), now));

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class ToolRegistryTest {
 
   /** A tool that counts its runs and echoes its "text" argument. */
-  private static final class Echo implements Tool {
+  private static class Echo implements Tool {
     final AtomicInteger runs = new AtomicInteger();
 
     @Override
@@ -92,6 +92,48 @@ class ToolRegistryTest {
     assertEquals(first, again);
     assertEquals(1, echo.runs.get());
     TestTools.call(registry, "run-1/step/2", "echo", Map.of("text", "hello"));
+    assertEquals(2, echo.runs.get());
+  }
+
+  @Test
+  void aCallRepeatedWhileTheFirstStillRunsWaitsForItInsteadOfRunningAgain() throws Exception {
+    var release = new java.util.concurrent.CountDownLatch(1);
+    var slow = new Echo() {
+      @Override
+      public ToolResult run(JsonNode arguments, Duration timeout) {
+        runs.incrementAndGet();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return ToolResult.ok("echo", "done", false, 0);
+      }
+    };
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      var registry = new ToolRegistry(List.of(slow), pool, Clock.systemUTC(), 10, Duration.ofMinutes(1));
+      var call = new ToolInvocation("run-9/a/1", "t", "echo", args(Map.of("text", "x")), null);
+      var first = registry.call(call).toCompletableFuture();
+      var second = registry.call(call).toCompletableFuture();
+      assertFalse(second.isDone());
+      release.countDown();
+      assertEquals("done", second.get(5, java.util.concurrent.TimeUnit.SECONDS).output());
+      assertEquals(first.get(), second.get());
+      assertEquals(1, slow.runs.get());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void theSameKeyOfAnotherTenantIsAnotherCall() throws Exception {
+    var echo = new Echo();
+    var registry = registry(echo, Clock.systemUTC());
+    var mine = new ToolInvocation("run-1/a/1", "tenant-a", "echo", args(Map.of("text", "x")), null);
+    var theirs = new ToolInvocation("run-1/a/1", "tenant-b", "echo", args(Map.of("text", "x")), null);
+    registry.call(mine).toCompletableFuture().get();
+    registry.call(theirs).toCompletableFuture().get();
     assertEquals(2, echo.runs.get());
   }
 
