@@ -101,6 +101,14 @@ class WasmSandboxTest {
   }
 
   @Test
+  void aModuleImportingAnythingButWasiDoesNotRun() throws Exception {
+    SandboxOutcome out = wasm.run(module("imports_host"), new byte[0], Duration.ofSeconds(2));
+    assertEquals(ToolErrors.TRAP, out.failureCode());
+    assertTrue(out.failure().contains("open_socket"), out.failure());
+    assertHealthy();
+  }
+
+  @Test
   void growingMemoryByAGigabyteIsRefused() throws Exception {
     SandboxOutcome out = wasm.run(module("grow_memory"), new byte[0], Duration.ofSeconds(2));
     assertEquals(3, out.exitCode());
