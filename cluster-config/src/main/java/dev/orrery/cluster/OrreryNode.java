@@ -29,6 +29,7 @@ import dev.orrery.edge.JsonRoutes;
 import dev.orrery.edge.RunRoutes;
 import dev.orrery.edge.ReportRoutes;
 import dev.orrery.edge.TenantRoutes;
+import dev.orrery.edge.ToolRoutes;
 import dev.orrery.edge.audit.AuditLog;
 import dev.orrery.edge.auth.ApiKeys;
 import dev.orrery.edge.auth.AuthDirectives;
@@ -51,6 +52,7 @@ import dev.orrery.router.provider.ProviderAdapter;
 import dev.orrery.router.route.LlmRouter;
 import dev.orrery.router.route.ProviderSettings;
 import dev.orrery.router.sim.SimulatedAdapter;
+import dev.orrery.sandbox.ToolSandbox;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -175,8 +177,15 @@ public final class OrreryNode {
     Tenants tenants = new Tenants(system, edge.askTimeout());
     RunSettings runSettings = RunSettings.fromConfig(config);
     WorkflowCache workflows = new WorkflowCache(1024);
+    // The sandboxed tools of tool nodes, agents and /api/v1/tools; it says at start whether this machine
+    // can sandbox python and shell (and refuses to run them otherwise).
+    ToolSandbox sandbox = ToolSandbox.fromConfig(config);
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-tools", () -> {
+      sandbox.close();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
-        options.listener().andThen(new ActiveRuns(tenants))));
+        options.listener().andThen(new ActiveRuns(tenants)), sandbox.port()));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     // The read side and the audit log have their own small pool beside the journal's.
@@ -203,14 +212,16 @@ public final class OrreryNode {
       var journal = new RunJournal(system, config.getString("orrery.read-journal-plugin"));
       StreamSettings streams = StreamSettings.fromConfig(config);
       var topics = system.systemActorOf(RunTopics.create(streams.renewInterval()), "run-topics", Props.empty());
+      var tools = new ToolRoutes(sandbox.port(), auth, jsonRoutes);
       var api = new HttpEdge.Api(
           new RunRoutes(system, edge, new WorkflowCatalog(), workflows, journal,
               new RunFeed(journal, topics, streams.bufferSize()), streams, new RunIndex(readSide, blocking), jsonRoutes,
-              auth, tenants),
+              auth, tenants, tools::offers),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
           new AuthRoutes(authenticator, jwt, jsonRoutes),
-          new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock));
+          new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock),
+          tools);
       var gateway = new ChatCompletionsRoutes(system, budgeted, () -> gatewayModels(llm), llm::routeNames, json, edge,
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),

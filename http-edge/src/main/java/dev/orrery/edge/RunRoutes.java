@@ -28,7 +28,9 @@ import dev.orrery.core.run.WorkflowCache;
 import dev.orrery.core.stream.RunFeed;
 import dev.orrery.core.stream.RunJournal;
 import dev.orrery.core.stream.StreamSettings;
+import dev.orrery.core.workflow.NodeSpec;
 import dev.orrery.core.workflow.WorkflowCatalog;
+import dev.orrery.core.workflow.WorkflowSpec;
 import dev.orrery.core.workflow.WorkflowException;
 import dev.orrery.edge.auth.AuthDirectives;
 import dev.orrery.edge.auth.Principal;
@@ -41,6 +43,7 @@ import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -70,10 +73,12 @@ public final class RunRoutes {
   private final RunStreamRoutes streams;
   private final RunDebugRoutes debug;
   private final RunIndex index;
+  private final Predicate<String> toolOffered;
 
   public RunRoutes(ActorSystem<?> system, EdgeSettings settings, WorkflowCatalog catalog, WorkflowCache workflows,
       RunJournal journal, RunFeed feed, StreamSettings streamSettings, RunIndex index, JsonRoutes routes,
-      AuthDirectives auth, Tenants tenants) {
+      AuthDirectives auth, Tenants tenants, Predicate<String> toolOffered) {
+    this.toolOffered = toolOffered;
     this.streams = new RunStreamRoutes(feed, streamSettings, routes.json());
     this.debug = new RunDebugRoutes(journal, routes, workflows, tenant -> runId -> state(tenant, runId));
     this.index = index;
@@ -142,6 +147,7 @@ public final class RunRoutes {
       } catch (WorkflowException e) {
         throw SubmitRequest.invalidWorkflow(e);
       }
+      checkTools(submit.spec());
       return startRun(tenant, submit, null, idempotencyKey);
     });
   }
@@ -164,6 +170,16 @@ public final class RunRoutes {
         })
         .thenApply(started -> routes.ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
             .addHeader(Location.create("/api/v1/runs/" + runId))));
+  }
+
+  /** A tool node names a tool this node offers, or the submit is refused before any run starts. */
+  private void checkTools(WorkflowSpec spec) {
+    for (NodeSpec n : spec.nodes()) {
+      if (NodeSpec.TOOL.equals(n.type()) && !toolOffered.test(n.tool())) {
+        throw new ApiError(ErrorCode.INVALID_REQUEST, "node " + n.id() + " calls tool '" + n.tool()
+            + "', which this node does not offer; GET /api/v1/tools lists them");
+      }
+    }
   }
 
   private static Optional<String> checkedKey(Optional<String> idempotencyKey) {

@@ -92,8 +92,8 @@ public final class ProcessTool implements Tool {
       String err = out.stderr().strip();
       if (err.length() > MAX_MESSAGE_CHARS) err = "…" + err.substring(err.length() - MAX_MESSAGE_CHARS);
       return new ToolResult(tool, out.stdout(), true, ToolErrors.EXIT_CODE,
-          "exit code " + out.exitCode() + (err.isEmpty() ? "" : ": " + err), out.truncated(), 0);
+          "exit code " + out.exitCode() + (err.isEmpty() ? "" : ": " + err), out.truncated(), 0, out.exitCode());
     }
-    return ToolResult.ok(tool, out.stdout(), out.truncated(), 0);
+    return ToolResult.ok(tool, out.stdout(), out.truncated(), 0).withExitCode(0);
   }
 }

@@ -67,6 +67,9 @@ class TenantIsolationTest {
   static final List<Route> ROUTES = List.of(
       new Route("POST", "/api/v1/runs", HELD_RUN, Needs.DEVELOPER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs?limit=5", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/tools", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("POST", "/api/v1/tools/calculator/invoke", "{\"arguments\": {\"expression\": \"1 + 1\"}}",
+          Needs.DEVELOPER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}/journal", null, Needs.VIEWER, Shape.ENVELOPE),
       new Route("GET", "/api/v1/runs/{run}/events", null, Needs.VIEWER, Shape.ENVELOPE),

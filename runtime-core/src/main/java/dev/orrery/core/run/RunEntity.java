@@ -9,6 +9,8 @@ import dev.orrery.core.port.DeltaSink;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
+import dev.orrery.core.port.ToolInvocation;
+import dev.orrery.core.port.ToolPort;
 import dev.orrery.core.port.Usage;
 import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEvent.ApprovalRequested;
@@ -33,7 +35,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -74,14 +78,22 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   /** Who decided an approval whose deadline passed. */
   public static final String DEADLINE = "deadline";
 
-  /** What a run needs from its node: the LLM port, the clock, settings, the shared workflow cache, a listener. */
-  public record Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener) {
+  /**
+   * What a run needs from its node: the LLM port, the clock, settings, the shared workflow cache, a
+   * listener, and the tool port ({@code tool} steps fail with {@code UNKNOWN_TOOL} on a node without one).
+   */
+  public record Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener,
+      ToolPort tools) {
     public Setup {
       if (listener == null) listener = RunListener.NONE;
     }
 
+    public Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener) {
+      this(llm, clock, settings, workflows, listener, null);
+    }
+
     public Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows) {
-      this(llm, clock, settings, workflows, RunListener.NONE);
+      this(llm, clock, settings, workflows, RunListener.NONE, null);
     }
   }
 
@@ -548,22 +560,37 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     if (step.item() != null) {
       context = context.withItem(s.node(step.nodeId()).items().get(step.item()), step.item());
     }
+    Duration timeout = Duration.ofMillis(node.timeoutMs() != null ? node.timeoutMs() : s.spec().policy().stepTimeoutMs());
+    String key = runId + "/" + step.key() + "/" + step.attempt();
+    if (NodeSpec.TOOL.equals(node.type())) {
+      if (setup.tools() == null) {
+        ctx.getSelf().tell(new StepDone(step.nodeId(), step.item(), step.attempt(),
+            StepOutcome.failure("UNKNOWN_TOOL", "this node offers no tools", false)));
+        return;
+      }
+      var invocation = new ToolInvocation(key, tenantId, node.tool(), wf.renderArguments(step.nodeId(), context), timeout);
+      startStepActor(step, StepActor.tool(setup.tools(), invocation), timeout);
+      return;
+    }
     List<ChatMessage> messages = new ArrayList<>(2);
     String system = wf.renderSystem(step.nodeId(), context);
     if (system != null) messages.add(ChatMessage.system(system));
     messages.add(ChatMessage.user(wf.renderPrompt(step.nodeId(), context)));
-    Duration timeout = Duration.ofMillis(node.timeoutMs() != null ? node.timeoutMs() : s.spec().policy().stepTimeoutMs());
-    String key = runId + "/" + step.key() + "/" + step.attempt();
     String route = node.route() == null && node.model() == null ? "default" : node.route();
     DeltaSink deltas = deltaSink(step);
     var request = new LlmRequest(key, tenantId, route, node.model(), messages,
         node.maxTokens() != null ? node.maxTokens() : DEFAULT_MAX_TOKENS, node.temperature(), node.outputSchema(),
         timeout, List.of(), deltas, runId, step.key());
     if (!reserveRunTokens(s, step, request)) return;
+    startStepActor(step, StepActor.llm(setup.llm(), request, node.outputSchema()), timeout);
+  }
+
+  private void startStepActor(StepState step, Supplier<CompletionStage<StepOutcome>> call,
+      Duration timeout) {
     // The step's own timer is a backstop behind the port's deadline: an answer the port got (and paid
     // for) in the last milliseconds must reach the run, not be thrown away by a timer that fired first.
-    var stepSetup = new StepActor.Setup(ctx.getSelf(), step.nodeId(), step.item(), step.attempt(), request,
-        node.outputSchema(), timeout.plus(STEP_TIMER_GRACE), setup.llm());
+    var stepSetup = new StepActor.Setup(ctx.getSelf(), step.nodeId(), step.item(), step.attempt(), call,
+        timeout.plus(STEP_TIMER_GRACE));
     var child = ctx.spawn(StepActor.create(stepSetup), childName(step) + "-" + (++spawned));
     // If the step actor dies without reporting, the run hears of it instead of waiting for its deadline;
     // after a normal report this arrives second and finds the attempt no longer waiting.

@@ -7,6 +7,9 @@ import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.StepFailure;
+import dev.orrery.core.port.ToolInvocation;
+import dev.orrery.core.port.ToolPort;
+import dev.orrery.core.port.Usage;
 import dev.orrery.core.workflow.JsonValues;
 import dev.orrery.core.workflow.OutputSchemas;
 import java.time.Duration;
@@ -14,32 +17,65 @@ import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * One attempt of one step: calls its port with the step's idempotency key, applies the step's timeout,
- * checks the answer against the node's output schema, reports exactly once to its run, and stops. It
- * keeps no state of its own: if its node dies, the recovered run starts a new one for the same attempt.
+ * One attempt of one step: calls its port with the step's idempotency key (the LLM port for an
+ * {@code llm} step, the tool port for a {@code tool} step), applies the step's timeout, checks an LLM's
+ * answer against the node's output schema, reports exactly once to its run, and stops. It keeps no state
+ * of its own: if its node dies, the recovered run starts a new one for the same attempt.
  */
 final class StepActor {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** @param call starts the step's call, answering with its outcome */
   record Setup(
       ActorRef<RunEntity.Command> run,
       String nodeId,
       Integer item,
       int attempt,
-      LlmRequest request,
-      JsonNode outputSchema,
-      Duration timeout,
-      LlmPort llm) {}
+      Supplier<CompletionStage<RunEntity.StepOutcome>> call,
+      Duration timeout) {}
+
+  /** An LLM step: the router's answer, checked against the node's output schema. */
+  static Supplier<CompletionStage<RunEntity.StepOutcome>> llm(LlmPort llm, LlmRequest request, JsonNode outputSchema) {
+    return () -> llm.complete(request).handle((result, failure) -> safeOutcome(result, failure, outputSchema));
+  }
+
+  /** A tool step: the tool's output (as JSON when it is JSON), or its failure. */
+  static Supplier<CompletionStage<RunEntity.StepOutcome>> tool(ToolPort tools, ToolInvocation invocation) {
+    return () -> tools.call(invocation).handle((result, failure) -> {
+      if (failure != null) return failureOf(failure);
+      if (result.error()) {
+        // Only what may pass by itself is worth another attempt; a bad argument or a crash will not.
+        boolean retryable = "TIMEOUT".equals(result.errorCode()) || "BUSY".equals(result.errorCode());
+        return RunEntity.StepOutcome.failure(result.errorCode(), "tool " + invocation.tool() + ": " + result.message(),
+            retryable);
+      }
+      return new RunEntity.StepOutcome(outputOf(result.output()), Usage.ZERO, "tool", invocation.tool(), null, null,
+          false);
+    });
+  }
+
+  private static Object outputOf(String text) {
+    String t = text.strip();
+    if (t.startsWith("{") || t.startsWith("[")) {
+      try {
+        return JsonValues.toPlain(JSON.readTree(t));
+      } catch (JsonProcessingException notJson) {
+        // plain text that happens to start with a bracket
+      }
+    }
+    return t;
+  }
 
   /** The step's own messages; they never leave this JVM, so they need no serializer. */
   private sealed interface Message {}
 
-  private record CallDone(LlmResult result, Throwable failure) implements Message {}
+  private record CallDone(RunEntity.StepOutcome outcome) implements Message {}
 
   private enum TimedOut implements Message { INSTANCE }
 
@@ -48,15 +84,15 @@ final class StepActor {
   static Behavior<Message> create(Setup setup) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startSingleTimer(TimedOut.INSTANCE, setup.timeout());
-      CompletionStage<LlmResult> call;
+      CompletionStage<RunEntity.StepOutcome> call;
       try {
-        call = setup.llm().complete(setup.request());
+        call = setup.call().get();
       } catch (RuntimeException e) {
         call = java.util.concurrent.CompletableFuture.failedFuture(e);
       }
-      ctx.pipeToSelf(call, CallDone::new);
+      ctx.pipeToSelf(call, (outcome, failure) -> new CallDone(failure != null ? failureOf(failure) : outcome));
       return Behaviors.receive(Message.class)
-          .onMessage(CallDone.class, done -> report(setup, safeOutcome(setup, done)))
+          .onMessage(CallDone.class, done -> report(setup, done.outcome()))
           .onMessageEquals(TimedOut.INSTANCE, () -> report(setup, RunEntity.StepOutcome.failure(
               "TIMEOUT", "step timed out after " + setup.timeout().toMillis() + " ms", true)))
           .build();
@@ -69,24 +105,23 @@ final class StepActor {
   }
 
   /** A bug in reading an answer must still be reported, or the run would wait for this step forever. */
-  private static RunEntity.StepOutcome safeOutcome(Setup setup, CallDone done) {
+  private static RunEntity.StepOutcome safeOutcome(LlmResult result, Throwable failure, JsonNode outputSchema) {
+    if (failure != null) return failureOf(failure);
     try {
-      return outcome(setup, done);
+      return outcome(result, outputSchema);
     } catch (RuntimeException e) {
       return RunEntity.StepOutcome.failure("INTERNAL",
           "could not read the answer: " + e.getClass().getSimpleName() + ": " + e.getMessage(), false);
     }
   }
 
-  private static RunEntity.StepOutcome outcome(Setup setup, CallDone done) {
-    if (done.failure() != null) return failureOf(done.failure());
-    LlmResult result = done.result();
+  private static RunEntity.StepOutcome outcome(LlmResult result, JsonNode outputSchema) {
     if (result.text() == null) {
       return RunEntity.StepOutcome.failureAfterCall("INVALID_OUTPUT",
           result.provider() + "/" + result.model() + " answered no text", result);
     }
     Object output = result.text();
-    if (setup.outputSchema() != null) {
+    if (outputSchema != null) {
       JsonNode parsed;
       try {
         parsed = JSON.readTree(stripFences(result.text()));
@@ -96,7 +131,7 @@ final class StepActor {
             result);
       }
       output = JsonValues.toPlain(parsed);
-      List<String> problems = OutputSchemas.validate(setup.outputSchema(), output);
+      List<String> problems = OutputSchemas.validate(outputSchema, output);
       if (!problems.isEmpty()) {
         return RunEntity.StepOutcome.failureAfterCall("INVALID_OUTPUT",
             "the answer does not match output_schema: " + String.join("; ", problems), result);

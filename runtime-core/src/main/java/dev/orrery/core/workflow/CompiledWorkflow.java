@@ -35,6 +35,7 @@ public final class CompiledWorkflow {
       Expressions.Compiled when,
       Expressions.Compiled over,
       JsonSchema outputSchema,
+      Map<String, Template> arguments,
       Set<String> dependencies) {}
 
   private final WorkflowSpec spec;
@@ -182,6 +183,24 @@ public final class CompiledWorkflow {
   public String renderSystem(String nodeId, EvalContext ctx) {
     Template system = compiled(nodeId).system();
     return system == null ? null : render(nodeId, "system", system, ctx);
+  }
+
+  /** A tool node's arguments with every string rendered against {@code ctx}; an empty object when it has none. */
+  public JsonNode renderArguments(String nodeId, EvalContext ctx) {
+    CompiledNode node = compiled(nodeId);
+    JsonNode given = node.spec().arguments();
+    com.fasterxml.jackson.databind.node.ObjectNode out = given == null
+        ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
+        : (com.fasterxml.jackson.databind.node.ObjectNode) given.deepCopy();
+    node.arguments().forEach((pointer, template) -> {
+      String text = render(nodeId, "arguments" + pointer.replace('/', '.'), template, ctx);
+      com.fasterxml.jackson.core.JsonPointer at = com.fasterxml.jackson.core.JsonPointer.compile(pointer);
+      JsonNode parent = out.at(at.head());
+      var leaf = com.fasterxml.jackson.databind.node.TextNode.valueOf(text);
+      if (parent instanceof com.fasterxml.jackson.databind.node.ObjectNode o) o.set(at.last().getMatchingProperty(), leaf);
+      else if (parent instanceof com.fasterxml.jackson.databind.node.ArrayNode a) a.set(at.last().getMatchingIndex(), leaf);
+    });
+    return out;
   }
 
   private String render(String nodeId, String field, Template template, EvalContext ctx) {

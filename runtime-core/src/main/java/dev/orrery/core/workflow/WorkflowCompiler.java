@@ -169,6 +169,8 @@ final class WorkflowCompiler {
       checkMap(base, n, parts, refs);
     } else if (NodeSpec.APPROVAL.equals(n.type())) {
       checkApproval(base, n, parts, refs);
+    } else if (NodeSpec.TOOL.equals(n.type())) {
+      checkTool(base, n, parts, refs);
     } else {
       problem(base + ".type", "UNKNOWN_NODE_TYPE", unknownKind(n.type()));
     }
@@ -201,7 +203,7 @@ final class WorkflowCompiler {
                 n.node().retry() != null ? n.node().retry() : n.retry())
         : n;
     compiled.put(n.id(), new CompiledWorkflow.CompiledNode(n, step, parts.prompt, parts.system, parts.when,
-        parts.over, parts.schema, Collections.unmodifiableSet(deps)));
+        parts.over, parts.schema, Collections.unmodifiableMap(parts.arguments), Collections.unmodifiableSet(deps)));
   }
 
   /** What compiling a node produced, gathered while its fields are checked. */
@@ -211,6 +213,8 @@ final class WorkflowCompiler {
     Expressions.Compiled when;
     Expressions.Compiled over;
     JsonSchema schema;
+    /** A tool node's argument templates by JSON pointer. */
+    final Map<String, Template> arguments = new LinkedHashMap<>();
   }
 
   private void checkLlm(String base, NodeSpec n, boolean perItem, Parts parts, Set<String> refs) {
@@ -231,6 +235,8 @@ final class WorkflowCompiler {
     unexpected(base, "max_parallel", n.maxParallel(), where);
     unexpected(base, "default", n.defaultDecision(), where);
     unexpected(base, "on_deny", n.onDeny(), where);
+    unexpected(base, "tool", n.tool(), where);
+    unexpected(base, "arguments", n.arguments(), where);
     if (perItem) {
       if (!n.dependsOn().isEmpty()) {
         problem(base + ".depends_on", "UNEXPECTED_FIELD", "a map's per-item node cannot have depends_on; put it on the map node");
@@ -276,6 +282,8 @@ final class WorkflowCompiler {
     unexpected(base, "output_schema", n.outputSchema(), where);
     unexpected(base, "default", n.defaultDecision(), where);
     unexpected(base, "on_deny", n.onDeny(), where);
+    unexpected(base, "tool", n.tool(), where);
+    unexpected(base, "arguments", n.arguments(), where);
   }
 
   /** An approval node: the message a person decides on, an optional deadline and its default decision. */
@@ -305,6 +313,48 @@ final class WorkflowCompiler {
     unexpected(base, "over", n.over(), where);
     unexpected(base, "node", n.node(), where);
     unexpected(base, "max_parallel", n.maxParallel(), where);
+    unexpected(base, "tool", n.tool(), where);
+    unexpected(base, "arguments", n.arguments(), where);
+  }
+
+  /**
+   * A tool node: the tool's name (whether the node offers it is the caller's check) and its arguments, an
+   * object whose string values, at any depth, are templates over the run's inputs and earlier outputs.
+   */
+  private void checkTool(String base, NodeSpec n, Parts parts, Set<String> refs) {
+    if (n.tool() == null || n.tool().isBlank()) {
+      problem(base + ".tool", "MISSING_FIELD", "a tool node needs 'tool', the name of the tool to call");
+    }
+    if (n.arguments() != null && !n.arguments().isObject()) {
+      problem(base + ".arguments", "INVALID_VALUE", "arguments must be an object");
+    } else if (n.arguments() != null) {
+      checkArguments(base + ".arguments", "", n.arguments(), parts, refs);
+    }
+    String where = "a tool node";
+    unexpected(base, "prompt", n.prompt(), where);
+    unexpected(base, "system", n.system(), where);
+    unexpected(base, "route", n.route(), where);
+    unexpected(base, "model", n.model(), where);
+    unexpected(base, "max_tokens", n.maxTokens(), where);
+    unexpected(base, "temperature", n.temperature(), where);
+    unexpected(base, "output_schema", n.outputSchema(), where);
+    unexpected(base, "over", n.over(), where);
+    unexpected(base, "node", n.node(), where);
+    unexpected(base, "max_parallel", n.maxParallel(), where);
+    unexpected(base, "default", n.defaultDecision(), where);
+    unexpected(base, "on_deny", n.onDeny(), where);
+  }
+
+  private void checkArguments(String path, String pointer, JsonNode value, Parts parts, Set<String> refs) {
+    if (value.isTextual()) {
+      Template t = checkTemplate(path, value.asText(), false, refs);
+      if (t != null) parts.arguments.put(pointer, t);
+    } else if (value.isObject()) {
+      value.fields().forEachRemaining(f -> checkArguments(path + "." + f.getKey(),
+          pointer + "/" + f.getKey().replace("~", "~0").replace("/", "~1"), f.getValue(), parts, refs));
+    } else if (value.isArray()) {
+      for (int i = 0; i < value.size(); i++) checkArguments(path + "[" + i + "]", pointer + "/" + i, value.get(i), parts, refs);
+    }
   }
 
   private static String kinds() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -158,14 +159,39 @@ class CompiledWorkflowValidationTest {
         name: t
         nodes:
           - {id: a, type: agent, prompt: x}
-          - {id: b, type: tool}
           - {id: d, type: teleport}
         """);
-    assertEquals(3, problems.size(), problems::toString);
+    assertEquals(2, problems.size(), problems::toString);
     for (Problem p : problems) assertEquals("UNKNOWN_NODE_TYPE", p.code());
     assertEquals("nodes[a].type", problems.get(0).path());
-    assertTrue(problems.get(0).message().contains("'agent' arrives in a later version; supported kinds: llm, map, approval"));
-    assertTrue(problems.get(2).message().contains("unknown node kind 'teleport'; supported kinds: llm, map, approval"));
+    assertTrue(problems.get(0).message().contains("'agent' arrives in a later version; supported kinds: llm, map, approval, tool"));
+    assertTrue(problems.get(1).message().contains("unknown node kind 'teleport'; supported kinds: llm, map, approval, tool"));
+  }
+
+  @Test
+  void toolNodesNameAToolAndTheirArgumentsAreTemplates() {
+    List<Problem> problems = problemsOf("""
+        name: t
+        nodes:
+          - {id: a, type: tool}
+          - {id: b, type: tool, tool: calculator, arguments: [1], prompt: x}
+          - {id: c, type: tool, tool: calculator, arguments: {expression: "{{nope.output}} + 1"}}
+          - {id: d, type: llm, prompt: x, tool: calculator}
+        """);
+    List<String> found = problems.stream().map(p -> p.path() + " " + p.code()).toList();
+    assertEquals(List.of("nodes[a].tool MISSING_FIELD", "nodes[b].arguments INVALID_VALUE", "nodes[b].prompt UNEXPECTED_FIELD",
+        "nodes[c].arguments.expression UNKNOWN_REFERENCE", "nodes[d].tool UNEXPECTED_FIELD"), found, problems::toString);
+    CompiledWorkflow wf = CompiledWorkflow.compile(WorkflowParser.parse("""
+        name: t
+        inputs: {n: {type: number}}
+        nodes:
+          - {id: first, type: llm, prompt: x}
+          - {id: sum, type: tool, tool: calculator, arguments: {expression: "{{inputs.n}} + 1", keep: 3, list: ["{{first.output}}"]}}
+        """));
+    assertEquals(java.util.Set.of("first"), wf.dependencies("sum"), "a template in the arguments makes a dependency");
+    JsonNode args = wf.renderArguments("sum", EvalContext.of(java.util.Map.of("n", 41),
+        java.util.Map.of("first", NodeResult.succeeded("hello"))));
+    assertEquals("{\"expression\":\"41 + 1\",\"keep\":3,\"list\":[\"hello\"]}", args.toString());
   }
 
   @Test
@@ -318,7 +344,7 @@ class CompiledWorkflowValidationTest {
   void theMessageOfTheExceptionSummarisesEveryProblem() {
     var e = assertThrows(WorkflowException.class, () -> CompiledWorkflow.compile(WorkflowParser.parse("""
         name: t
-        nodes: [{id: a, type: llm}, {id: b, type: tool}]
+        nodes: [{id: a, type: llm}, {id: b, type: agent}]
         """)));
     assertTrue(e.getMessage().startsWith("2 problems: nodes[a].prompt: "), e.getMessage());
     assertTrue(e.getMessage().contains("nodes[b].type"), e.getMessage());
