@@ -6,9 +6,10 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * The one way to run an agent: a workflow's {@code agent} node and the HTTP edge call it. The stage
- * completes with the answer, or fails with a {@link dev.orrery.core.port.StepFailure} whose code says why
- * ({@code NOT_FOUND}, {@code INVALID_REQUEST}, {@code CONFLICT}, {@code MAX_ITERATIONS},
- * {@code INVALID_OUTPUT}, or the LLM port's own such as {@code PROVIDER_UNAVAILABLE} or
+ * completes with the answer. It fails with a {@link dev.orrery.core.port.StepFailure} when the invocation
+ * could not start ({@code NOT_FOUND}, {@code INVALID_REQUEST}, {@code CONFLICT} for a busy instance), and
+ * with an {@link AgentFailure} when it ran and ended without an answer ({@code MAX_ITERATIONS},
+ * {@code INVALID_OUTPUT}, or the LLM port's code such as {@code PROVIDER_UNAVAILABLE} or
  * {@code BUDGET_EXCEEDED}).
  */
 public interface AgentPort {

@@ -58,13 +58,18 @@ public final class Agents implements AgentPort {
    */
   public static Agents start(ActorSystem<?> system, AgentCatalog catalog, LlmPort llm, AgentTools tools,
       AgentSettings settings, Clock clock, Duration askTimeout) {
-    AgentRegistry.init(system, new AgentRegistry.Setup(catalog, clock));
+    AgentRegistry.init(system, new AgentRegistry.Setup(catalog, clock, settings.idleTimeout()));
     AgentInstance.init(system, new AgentInstance.Setup(llm, tools, clock, settings));
     return new Agents(system, catalog, settings, askTimeout);
   }
 
   public AgentCatalog catalog() {
     return catalog;
+  }
+
+  /** How long an execution may take before its caller stops waiting. */
+  public Duration executeTimeout() {
+    return settings.executeTimeout();
   }
 
   /** Creates the next version of the definition's agent for a tenant and makes it active. */
@@ -161,23 +166,5 @@ public final class Agents implements AgentPort {
       return new StepFailure(code, ErrorCode.messageOf(e.getMessage()), false);
     }
     return t instanceof RuntimeException r ? r : new CompletionException(t);
-  }
-
-  /** An invocation that ended without an answer; it carries how far it got. */
-  public static final class AgentFailure extends RuntimeException {
-    private final transient AgentAnswer answer;
-
-    public AgentFailure(AgentAnswer answer) {
-      super(answer.errorCode() + ": " + answer.errorMessage(), null, false, false);
-      this.answer = answer;
-    }
-
-    public AgentAnswer answer() {
-      return answer;
-    }
-
-    public String code() {
-      return answer.errorCode();
-    }
   }
 }

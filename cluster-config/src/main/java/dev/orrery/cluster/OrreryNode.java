@@ -6,6 +6,10 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.orrery.agent.Agents;
+import dev.orrery.agent.definition.AgentCatalog;
+import dev.orrery.agent.instance.AgentSettings;
+import dev.orrery.agent.instance.AgentTools;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
@@ -21,6 +25,7 @@ import dev.orrery.core.stream.StreamSettings;
 import dev.orrery.core.workflow.WorkflowCatalog;
 import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.LlmPort;
+import dev.orrery.edge.AgentRoutes;
 import dev.orrery.edge.AuthRoutes;
 import dev.orrery.edge.BudgetRoutes;
 import dev.orrery.edge.EdgeSettings;
@@ -51,6 +56,7 @@ import dev.orrery.router.provider.ProviderAdapter;
 import dev.orrery.router.route.LlmRouter;
 import dev.orrery.router.route.ProviderSettings;
 import dev.orrery.router.sim.SimulatedAdapter;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -85,17 +91,24 @@ public final class OrreryNode {
    * @param overrides configuration that wins over application.conf (flags, tests)
    * @param listener told of every persisted batch of run events, or null
    * @param env the environment the providers are read from (OPENAI_API_KEY …), or null for the process's
+   * @param agentTools the tools agents may call, or null for none (the tool sandbox plugs in here)
    */
-  public record Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env) {
+  public record Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env,
+      AgentTools agentTools) {
     public Options {
       if (database == null) throw new IllegalArgumentException("database settings are required");
       overrides = overrides == null ? ConfigFactory.empty() : overrides;
       listener = listener == null ? RunListener.NONE : listener;
       env = env == null ? System.getenv() : Map.copyOf(env);
+      agentTools = agentTools == null ? AgentTools.NONE : agentTools;
+    }
+
+    public Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env) {
+      this(database, overrides, listener, env, null);
     }
 
     public Options(DatabaseSettings database, Config overrides) {
-      this(database, overrides, null, null);
+      this(database, overrides, null, null, null);
     }
   }
 
@@ -191,6 +204,12 @@ public final class OrreryNode {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {
+      // Agents: the bundled examples and the catalog directory (a bad file stops the start, naming it).
+      String agentDirectory = config.getString("orrery.agents.directory");
+      AgentCatalog agentCatalog = AgentCatalog.load(agentDirectory.isBlank() ? Optional.empty()
+          : Optional.of(Path.of(agentDirectory)));
+      Agents agents = Agents.start(system, agentCatalog, budgeted, options.agentTools(),
+          AgentSettings.fromConfig(config), clock, edge.askTimeout());
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");
@@ -210,7 +229,8 @@ public final class OrreryNode {
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
           new AuthRoutes(authenticator, jwt, jsonRoutes),
-          new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock));
+          new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock),
+          new AgentRoutes(agents, auth, jsonRoutes, clock));
       var gateway = new ChatCompletionsRoutes(system, budgeted, () -> gatewayModels(llm), llm::routeNames, json, edge,
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),

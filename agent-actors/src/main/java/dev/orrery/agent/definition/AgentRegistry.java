@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.ErrorCode;
 import dev.orrery.core.JsonSerializable;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +13,8 @@ import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -36,8 +39,11 @@ public final class AgentRegistry
 
   public static final EntityTypeKey<Command> KEY = EntityTypeKey.create(Command.class, "agent-registry");
 
-  /** What the registry needs: the catalog (its versions come first) and the clock for creation times. */
-  public record Setup(AgentCatalog catalog, Clock clock) {}
+  /**
+   * What the registry needs: the catalog (its versions come first), the clock for creation times, and
+   * how long it stays in memory with nothing to do.
+   */
+  public record Setup(AgentCatalog catalog, Clock clock, Duration idleTimeout) {}
 
   // ---- protocol --------------------------------------------------------------------------------------
 
@@ -45,6 +51,9 @@ public final class AgentRegistry
 
   /** Create the next version of {@code definition}'s name and make it the active one. */
   public record Create(AgentDefinition definition, ActorRef<StatusReply<AgentVersion>> replyTo) implements Command {}
+
+  /** Nothing happened for the idle timeout: the registry leaves memory (the next message recovers it). */
+  public enum Idle implements Command { INSTANCE }
 
   /** Every version this tenant created, oldest first. */
   public record ListVersions(ActorRef<StatusReply<Versions>> replyTo) implements Command {}
@@ -95,18 +104,32 @@ public final class AgentRegistry
   // ---- wiring ----------------------------------------------------------------------------------------
 
   public static void init(ActorSystem<?> system, Setup setup) {
-    ClusterSharding.get(system).init(Entity.of(KEY, ctx -> create(ctx.getEntityId(), setup)));
+    ClusterSharding.get(system).init(Entity.of(KEY, ctx -> create(ctx.getEntityId(), setup, ctx.getShard())));
   }
 
+  /** Outside sharding (tests): an idle registry stops itself. */
   public static Behavior<Command> create(String tenantId, Setup setup) {
-    return new AgentRegistry(tenantId, setup);
+    return create(tenantId, setup, null);
+  }
+
+  /** @param shard the shard to ask for passivation, or null outside sharding */
+  public static Behavior<Command> create(String tenantId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.setup(ctx -> {
+      ctx.setReceiveTimeout(setup.idleTimeout(), Idle.INSTANCE);
+      return new AgentRegistry(tenantId, setup, shard, ctx);
+    });
   }
 
   private final Setup setup;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final ActorContext<Command> ctx;
 
-  private AgentRegistry(String tenantId, Setup setup) {
+  private AgentRegistry(String tenantId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard,
+      ActorContext<Command> ctx) {
     super(PersistenceId.ofUniqueId(KEY.name() + "|" + tenantId));
     this.setup = setup;
+    this.shard = shard;
+    this.ctx = ctx;
   }
 
   @Override
@@ -125,6 +148,11 @@ public final class AgentRegistry
     builder.onCommand(Create.class, this::onCreate);
     builder.onCommand(ListVersions.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(
         new Versions(s.all()))));
+    builder.onCommand(Idle.class, (s, c) -> {
+      if (shard == null) return Effect().stop().thenNoReply();
+      shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+      return Effect().noReply();
+    });
     return builder.build();
   }
 

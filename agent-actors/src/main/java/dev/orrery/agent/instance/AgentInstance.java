@@ -68,6 +68,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * call's idempotency key is {@code <instanceId>/<invocation>/llm/<turn>} and each tool call's
  * {@code <instanceId>/<invocation>/<turn>/tool/<callId>}, so an instance recovered from its events calls
  * again only what has no recorded result, with the same key.
+ *
+ * <p>An instance with an invocation in progress stays in memory; with sharding's remembered entities it
+ * comes back by itself after its node stops and resumes the loop. An idle one passivates after
+ * {@code idle-timeout}, and the next invocation recovers it with its memory.
  */
 public final class AgentInstance
     extends EventSourcedBehaviorWithEnforcedReplies<AgentInstance.Command, AgentEvent, AgentState> {
@@ -106,12 +110,16 @@ public final class AgentInstance
   public record ToolDone(String invocationId, int turn, String callId, String tool, String output, boolean failed,
       long durationMs) implements Command {}
 
+  /** Nothing happened for {@code idle-timeout}: an instance with no invocation in progress leaves memory. */
+  public enum Idle implements Command { INSTANCE }
+
+  /** Sharding's stop message: the instance stops after what it is persisting. */
   public enum Passivate implements Command { INSTANCE }
 
   // ---- wiring ----------------------------------------------------------------------------------------
 
   public static void init(ActorSystem<?> system, Setup setup) {
-    ClusterSharding.get(system).init(Entity.of(KEY, ctx -> create(ctx.getEntityId(), setup))
+    ClusterSharding.get(system).init(Entity.of(KEY, ctx -> create(ctx.getEntityId(), setup, ctx.getShard()))
         .withStopMessage(Passivate.INSTANCE));
   }
 
@@ -124,24 +132,33 @@ public final class AgentInstance
     return PersistenceId.ofUniqueId(KEY.name() + SEPARATOR + entityId);
   }
 
+  /** Outside sharding (tests): an idle instance stops itself. */
   public static Behavior<Command> create(String entityId, Setup setup) {
-    return Behaviors.setup(ctx -> new AgentInstance(entityId, setup, ctx));
+    return create(entityId, setup, null);
+  }
+
+  /** @param shard the shard to ask for passivation, or null outside sharding */
+  public static Behavior<Command> create(String entityId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.setup(ctx -> new AgentInstance(entityId, setup, shard, ctx));
   }
 
   private final String tenantId;
   private final String instanceId;
   private final Setup setup;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final ActorContext<Command> ctx;
   /** Who waits for which invocation's answer. Not state: after a crash the caller asks again. */
   private final Map<String, List<ActorRef<StatusReply<AgentAnswer>>>> waiters = new HashMap<>();
 
-  private AgentInstance(String entityId, Setup setup, ActorContext<Command> ctx) {
+  private AgentInstance(String entityId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard,
+      ActorContext<Command> ctx) {
     super(persistenceId(entityId));
     int at = entityId.indexOf(SEPARATOR);
     if (at <= 0) throw new IllegalArgumentException("an agent entity id is <tenant>|<instance>, was " + entityId);
     this.tenantId = entityId.substring(0, at);
     this.instanceId = entityId.substring(at + 1);
     this.setup = setup;
+    this.shard = shard;
     this.ctx = ctx;
   }
 
@@ -162,6 +179,7 @@ public final class AgentInstance
     builder.onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(s)));
     builder.onCommand(ModelDone.class, this::onModelDone);
     builder.onCommand(ToolDone.class, this::onToolDone);
+    builder.onCommand(Idle.class, this::onIdle);
     builder.onCommand(Passivate.class, (s, c) -> Effect().stop().thenNoReply());
     return builder.build();
   }
@@ -205,6 +223,7 @@ public final class AgentInstance
         messages, setup.clock().instant());
     return Effect().persist(started)
         .thenRun(next -> {
+          ctx.cancelReceiveTimeout(); // working: stays in memory (and is remembered) until the answer
           waiters.computeIfAbsent(c.invocationId(), id -> new ArrayList<>()).add(c.replyTo());
           callModel(next);
         })
@@ -270,10 +289,18 @@ public final class AgentInstance
   private ReplyEffect<AgentEvent, AgentState> finish(
       EffectBuilder<AgentEvent, AgentState> effect) {
     return effect.thenRun(next -> {
+      ctx.setReceiveTimeout(setup.settings().idleTimeout(), Idle.INSTANCE);
       AgentAnswer answer = next.last();
       List<ActorRef<StatusReply<AgentAnswer>>> waiting = waiters.remove(answer.invocationId());
       if (waiting != null) waiting.forEach(w -> w.tell(reply(answer)));
     }).thenNoReply();
+  }
+
+  private ReplyEffect<AgentEvent, AgentState> onIdle(AgentState s, Idle c) {
+    if (s.busy()) return Effect().noReply();
+    if (shard == null) return Effect().stop().thenNoReply();
+    shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    return Effect().noReply();
   }
 
   private static StatusReply<AgentAnswer> reply(AgentAnswer answer) {
@@ -284,7 +311,10 @@ public final class AgentInstance
 
   /** After a recovery: run what has no recorded result, or make the model call that was in flight. */
   private void resume(AgentState s) {
-    if (s.current() == null) return;
+    if (s.current() == null) {
+      ctx.setReceiveTimeout(setup.settings().idleTimeout(), Idle.INSTANCE);
+      return;
+    }
     ctx.getLog().info("agent instance {} resumes invocation {} at turn {}", instanceId, s.current().id(),
         s.current().turns());
     if (s.current().waitingForTools()) runTools(s); else callModel(s);

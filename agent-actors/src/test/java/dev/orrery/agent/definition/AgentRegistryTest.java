@@ -22,7 +22,7 @@ class AgentRegistryTest {
       .withFallback(ConfigFactory.load()));
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final AgentRegistry.Setup SETUP = new AgentRegistry.Setup(AgentCatalog.load(Optional.empty()),
-      Clock.systemUTC());
+      Clock.systemUTC(), Duration.ofMinutes(1));
 
   @AfterAll
   static void shutdown() {

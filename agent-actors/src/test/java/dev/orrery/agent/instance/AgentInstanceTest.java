@@ -341,7 +341,7 @@ class AgentInstanceTest {
   private AgentInstance.Setup snapshotting(AgentTools tools) {
     AgentSettings s = AgentSettings.fromConfig(kit.system().settings().config());
     return new AgentInstance.Setup(llm, tools, Clock.systemUTC(), new AgentSettings(s.llmTimeout(), s.toolTimeout(),
-        s.executeTimeout(), s.maxToolOutputChars(), 2));
+        s.executeTimeout(), s.maxToolOutputChars(), 2, s.idleTimeout()));
   }
 
   private static AgentVersion agent(String yaml) {
