@@ -210,6 +210,8 @@ public final class OrreryNode {
           : Optional.of(Path.of(agentDirectory)));
       Agents agents = Agents.start(system, agentCatalog, budgeted, options.agentTools(),
           AgentSettings.fromConfig(config), clock, edge.askTimeout());
+      log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
+          agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");

@@ -218,6 +218,9 @@ public final class AgentInstance
     AgentVersion agent = s.agent() != null ? s.agent() : c.agent();
     List<ChatMessage> messages = new ArrayList<>();
     if (s.memory().isEmpty()) messages.add(ChatMessage.system(systemPrompt(agent.definition())));
+    for (ToolCall unanswered : s.danglingToolCalls()) {
+      messages.add(ChatMessage.tool(unanswered.id(), "not run: the previous task ended before this call"));
+    }
     messages.add(ChatMessage.user(userTurn(c.task(), c.context())));
     var started = new InvocationStarted(c.invocationId(), s.invocations() + 1, s.agent() == null ? agent : null,
         messages, setup.clock().instant());
@@ -240,10 +243,10 @@ public final class AgentInstance
       return finish(Effect().persist(new InvocationFailed(inv.id(), c.errorCode(), c.errorMessage(), now)));
     }
     LlmResult r = c.result();
-    var replied = new ModelReplied(inv.id(), c.turn(), r.text(), r.toolCalls(),
+    var replied = new ModelReplied(inv.id(), c.turn(), r.text(), uniqueIds(r.toolCalls(), c.turn()),
         r.usage() == null ? Usage.ZERO : r.usage(), r.provider(), r.model(), now);
     AgentDefinition definition = s.agent().definition();
-    if (!r.toolCalls().isEmpty()) {
+    if (!replied.toolCalls().isEmpty()) {
       if (c.turn() >= definition.maxIterations()) {
         return finish(Effect().persist(List.of(replied, new InvocationFailed(inv.id(), MAX_ITERATIONS,
             "agent '" + definition.name() + "' still asked for tools after max_iterations ("
@@ -251,7 +254,7 @@ public final class AgentInstance
       }
       List<AgentEvent> events = new ArrayList<>();
       events.add(replied);
-      for (ToolCall call : r.toolCalls()) {
+      for (ToolCall call : replied.toolCalls()) {
         events.add(new ToolCallRequested(inv.id(), c.turn(), call.id(), call.name(), call.arguments(),
             toolKey(inv.number(), c.turn(), call.id())));
       }
@@ -375,6 +378,22 @@ public final class AgentInstance
   }
 
   // ---- pure helpers ----------------------------------------------------------------------------------
+
+  /**
+   * The calls with ids that name one call each: a missing, blank or repeated id (some servers send
+   * them so) becomes {@code call_<turn>_<index>}, which the results then answer.
+   */
+  static List<ToolCall> uniqueIds(List<ToolCall> calls, int turn) {
+    List<ToolCall> out = new ArrayList<>();
+    Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < calls.size(); i++) {
+      ToolCall c = calls.get(i);
+      boolean usable = c.id() != null && !c.id().isBlank() && seen.add(c.id());
+      out.add(usable ? c : new ToolCall("call_" + turn + "_" + i, c.name(), c.arguments()));
+      if (!usable) seen.add("call_" + turn + "_" + i);
+    }
+    return out;
+  }
 
   static String systemPrompt(AgentDefinition d) {
     if (d.outputSchema() == null) return d.systemPrompt();

@@ -84,6 +84,22 @@ public record AgentState(
     return current != null;
   }
 
+  /**
+   * Tool calls of the conversation's last model reply that have no result in it: an invocation that
+   * ended at {@code max_iterations} leaves them. Providers refuse a conversation with a call unanswered,
+   * so the next invocation answers them first.
+   */
+  public List<ToolCall> danglingToolCalls() {
+    for (int i = memory.size() - 1; i >= 0; i--) {
+      ChatMessage m = memory.get(i);
+      if (!"assistant".equals(m.role())) continue;
+      List<String> answered = memory.subList(i + 1, memory.size()).stream()
+          .filter(later -> "tool".equals(later.role())).map(ChatMessage::toolCallId).toList();
+      return m.toolCalls().stream().filter(c -> !answered.contains(c.id())).toList();
+    }
+    return List.of();
+  }
+
   public AgentState apply(AgentEvent event) {
     if (event instanceof InvocationStarted e) return started(e);
     if (current == null || !current.id().equals(event.invocationId())) return this; // never written so

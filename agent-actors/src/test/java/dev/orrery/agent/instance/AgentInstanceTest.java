@@ -219,6 +219,32 @@ class AgentInstanceTest {
   }
 
   @Test
+  void aConversationContinuedAfterMaxIterationsAnswersTheCallsLeftOpen() throws Exception {
+    RecordingTools tools = new RecordingTools().withAnswer("lookup", "nothing");
+    server.enqueueAnswers(CannedAnswer.toolCalls(new ToolCall("open", "lookup", "{}")), CannedAnswer.text("Fine."));
+    AgentVersion agent = agent("name: looper\nsystem_prompt: Look.\ntools: [lookup]\nmax_iterations: 1\n");
+    var instance = kit.spawn(AgentInstance.create(AgentInstance.entityId("acme", UUID.randomUUID().toString()),
+        setup(tools)));
+    assertEquals(AgentInstance.MAX_ITERATIONS, invoke(instance, "inv-1", agent, "Find it", null).errorCode());
+
+    AgentAnswer next = invoke(instance, "inv-2", agent, "Just say fine", null);
+
+    assertEquals("Fine.", next.result().asText());
+    JsonNode messages = server.requests().get(1).json().path("messages");
+    assertEquals("open", messages.path(3).path("tool_call_id").asText(), messages.toString());
+    assertTrue(messages.path(3).path("content").asText().startsWith("not run"));
+    assertEquals("user", messages.path(4).path("role").asText());
+    assertTrue(tools.calls().isEmpty());
+  }
+
+  @Test
+  void repeatedOrMissingCallIdsAreMadeUnique() {
+    List<ToolCall> calls = AgentInstance.uniqueIds(List.of(new ToolCall("a", "t", "{}"), new ToolCall("a", "t", "{}"),
+        new ToolCall("", "t", "{}")), 3);
+    assertEquals(List.of("a", "call_3_1", "call_3_2"), calls.stream().map(ToolCall::id).toList());
+  }
+
+  @Test
   void aToolTheAgentDoesNotHaveIsReportedToTheModelNotRun() throws Exception {
     RecordingTools tools = new RecordingTools().withAnswer("shell", "should not run");
     server.enqueueAnswers(CannedAnswer.toolCalls(new ToolCall("x", "shell", "{\"input\":\"rm -rf /\"}")),
