@@ -6,6 +6,10 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.orrery.agent.Agents;
+import dev.orrery.agent.definition.AgentCatalog;
+import dev.orrery.agent.instance.AgentSettings;
+import dev.orrery.agent.instance.AgentTools;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
@@ -21,6 +25,7 @@ import dev.orrery.core.stream.StreamSettings;
 import dev.orrery.core.workflow.WorkflowCatalog;
 import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.LlmPort;
+import dev.orrery.edge.AgentRoutes;
 import dev.orrery.edge.AuthRoutes;
 import dev.orrery.edge.BudgetRoutes;
 import dev.orrery.edge.EdgeSettings;
@@ -53,6 +58,7 @@ import dev.orrery.router.route.LlmRouter;
 import dev.orrery.router.route.ProviderSettings;
 import dev.orrery.router.sim.SimulatedAdapter;
 import dev.orrery.sandbox.ToolSandbox;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -87,8 +93,10 @@ public final class OrreryNode {
    * @param overrides configuration that wins over application.conf (flags, tests)
    * @param listener told of every persisted batch of run events, or null
    * @param env the environment the providers are read from (OPENAI_API_KEY …), or null for the process's
+   * @param agentTools the tools agents may call, or null for the node's tool sandbox (tests script their own)
    */
-  public record Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env) {
+  public record Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env,
+      AgentTools agentTools) {
     public Options {
       if (database == null) throw new IllegalArgumentException("database settings are required");
       overrides = overrides == null ? ConfigFactory.empty() : overrides;
@@ -96,8 +104,12 @@ public final class OrreryNode {
       env = env == null ? System.getenv() : Map.copyOf(env);
     }
 
+    public Options(DatabaseSettings database, Config overrides, RunListener listener, Map<String, String> env) {
+      this(database, overrides, listener, env, null);
+    }
+
     public Options(DatabaseSettings database, Config overrides) {
-      this(database, overrides, null, null);
+      this(database, overrides, null, null, null);
     }
   }
 
@@ -200,6 +212,15 @@ public final class OrreryNode {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {
+      // Agents: the bundled examples and the catalog directory (a bad file stops the start, naming it).
+      String agentDirectory = config.getString("orrery.agents.directory");
+      AgentCatalog agentCatalog = AgentCatalog.load(agentDirectory.isBlank() ? Optional.empty()
+          : Optional.of(Path.of(agentDirectory)));
+      AgentTools agentTools = options.agentTools() != null ? options.agentTools() : AgentTools.from(sandbox.port());
+      Agents agents = Agents.start(system, agentCatalog, budgeted, agentTools,
+          AgentSettings.fromConfig(config), clock, edge.askTimeout());
+      log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
+          agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");
@@ -221,7 +242,8 @@ public final class OrreryNode {
           new BudgetRoutes(tenants, auth, jsonRoutes),
           new AuthRoutes(authenticator, jwt, jsonRoutes),
           new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock),
-          tools);
+          tools,
+          new AgentRoutes(agents, auth, jsonRoutes, clock));
       var gateway = new ChatCompletionsRoutes(system, budgeted, () -> gatewayModels(llm), llm::routeNames, json, edge,
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),

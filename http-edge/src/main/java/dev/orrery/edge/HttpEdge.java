@@ -28,7 +28,7 @@ public final class HttpEdge {
 
   /** The resources under {@code /api/v1}, each guarding its own routes. */
   public record Api(RunRoutes runs, TenantRoutes tenants, BudgetRoutes budgets, AuthRoutes auth,
-      ReportRoutes reports, ToolRoutes tools) {}
+      ReportRoutes reports, ToolRoutes tools, AgentRoutes agents) {}
 
   public static Route routes(ObjectMapper json, Api api, ChatCompletionsRoutes gateway) {
     ErrorEnvelope errors = new ErrorEnvelope(json);
@@ -36,7 +36,8 @@ public final class HttpEdge {
         path("health", () -> get(() -> complete(HttpResponse.create()
             .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))),
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(api.runs().route(), api.tenants().route(),
-            api.budgets().route(), api.auth().route(), api.reports().route(), api.tools().route()))),
+            api.budgets().route(), api.auth().route(), api.reports().route(), api.tools().route(),
+            api.agents().route()))),
         gateway.route())));
   }
 

@@ -98,6 +98,12 @@ class TenantIsolationTest {
       new Route("GET", "/api/v1/audit", null, Needs.ADMIN, Shape.ENVELOPE),
       new Route("POST", "/api/v1/auth/token", "{\"api_key\": \"ork_nobody.aaaaaaaaaaaa.probe\"}", Needs.ANYONE,
           Shape.ENVELOPE),
+      new Route("POST", "/api/v1/agents", "{\"name\": \"probe_agent\", \"system_prompt\": \"Probe.\"}",
+          Needs.DEVELOPER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/agents", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("GET", "/api/v1/agents/support_triage/versions", null, Needs.VIEWER, Shape.ENVELOPE),
+      new Route("POST", "/api/v1/agents/support_triage/execute", "{\"task_description\": \"Probe\"}",
+          Needs.DEVELOPER, Shape.ENVELOPE),
       new Route("POST", "/v1/chat/completions", CHAT, Needs.DEVELOPER, Shape.OPENAI),
       new Route("GET", "/v1/models", null, Needs.VIEWER, Shape.OPENAI));
 

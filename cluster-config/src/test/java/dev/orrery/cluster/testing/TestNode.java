@@ -3,6 +3,7 @@ package dev.orrery.cluster.testing;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.orrery.agent.instance.AgentTools;
 import dev.orrery.cluster.OrreryNode;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.core.run.RunListener;
@@ -54,6 +55,12 @@ public final class TestNode implements AutoCloseable {
 
   public static TestNode start(SharedPostgres.TestDatabase db, Map<String, ?> settings, Map<String, String> env,
       RunListener listener) throws Exception {
+    return start(db, settings, env, listener, null);
+  }
+
+  /** @param agentTools the tools the node's agents may call, or null for none */
+  public static TestNode start(SharedPostgres.TestDatabase db, Map<String, ?> settings, Map<String, String> env,
+      RunListener listener, AgentTools agentTools) throws Exception {
     Map<String, Object> overrides = new HashMap<>();
     overrides.put("orrery.http.port", 0);
     overrides.put("pekko.remote.artery.canonical.port", 0);
@@ -65,7 +72,8 @@ public final class TestNode implements AutoCloseable {
     overrides.putAll(settings);
     Path dataDir = BuildDirectory.newTempDirectory("orrery-test-node");
     var database = new DatabaseSettings(db.jdbcUrl(), db.user(), db.password(), dataDir, 0);
-    OrreryNode node = OrreryNode.start(new OrreryNode.Options(database, OrreryNode.overrides(overrides), listener, env));
+    OrreryNode node = OrreryNode.start(new OrreryNode.Options(database, OrreryNode.overrides(overrides), listener, env,
+        agentTools));
     node.mintedKeys().stream().filter(k -> k.tenantId().equals("demo"))
         .forEach(k -> DEMO_KEYS.put(db.jdbcUrl(), k.key()));
     return new TestNode(node, DEMO_KEYS.get(db.jdbcUrl()));

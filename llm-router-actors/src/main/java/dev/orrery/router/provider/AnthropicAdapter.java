@@ -83,7 +83,7 @@ public final class AnthropicAdapter implements ProviderAdapter {
         if (system.length() > 0) system.append("\n\n");
         system.append(m.content());
       } else {
-        messages.addObject().put("role", m.role()).put("content", m.content());
+        appendMessage(messages, m);
       }
     }
     if (call.outputSchema() != null) {
@@ -104,6 +104,43 @@ public final class AnthropicAdapter implements ProviderAdapter {
     }
     if (call.streaming()) body.put("stream", true);
     return body;
+  }
+
+  /**
+   * A message in the Messages API's shape: an assistant turn that called tools becomes {@code tool_use}
+   * blocks after its text; a tool result becomes a {@code tool_result} block of a user turn, and
+   * consecutive results share one user turn, as the API asks for parallel calls.
+   */
+  private static void appendMessage(ArrayNode messages, ChatMessage m) {
+    if ("tool".equals(m.role())) {
+      JsonNode last = messages.size() == 0 ? null : messages.get(messages.size() - 1);
+      ArrayNode blocks;
+      if (last != null && "user".equals(last.path("role").asText()) && last.path("content").isArray()
+          && "tool_result".equals(last.path("content").path(0).path("type").asText())) {
+        blocks = (ArrayNode) last.get("content");
+      } else {
+        blocks = messages.addObject().put("role", "user").putArray("content");
+      }
+      blocks.addObject().put("type", "tool_result").put("tool_use_id", m.toolCallId())
+          .put("content", m.content() == null ? "" : m.content());
+      return;
+    }
+    if (!m.hasToolCalls()) {
+      messages.addObject().put("role", m.role()).put("content", m.content() == null ? "" : m.content());
+      return;
+    }
+    ArrayNode blocks = messages.addObject().put("role", m.role()).putArray("content");
+    if (m.content() != null && !m.content().isEmpty()) blocks.addObject().put("type", "text").put("text", m.content());
+    for (ToolCall tc : m.toolCalls()) {
+      JsonNode input;
+      try {
+        input = ProviderHttpClient.JSON.readTree(tc.arguments() == null ? "{}" : tc.arguments());
+      } catch (IOException e) {
+        input = null;
+      }
+      blocks.addObject().put("type", "tool_use").put("id", tc.id()).put("name", tc.name())
+          .set("input", input != null && input.isObject() ? input : ProviderHttpClient.JSON.createObjectNode());
+    }
   }
 
   private CompletionStage<ProviderResponse> readAnswer(

@@ -82,7 +82,16 @@ public final class OpenAiAdapter implements ProviderAdapter {
     body.put("model", call.model());
     ArrayNode messages = body.putArray("messages");
     for (ChatMessage m : call.messages()) {
-      messages.addObject().put("role", m.role()).put("content", m.content());
+      ObjectNode message = messages.addObject().put("role", m.role());
+      if (m.content() == null) message.putNull("content"); else message.put("content", m.content());
+      if (m.hasToolCalls()) {
+        ArrayNode calls = message.putArray("tool_calls");
+        for (ToolCall tc : m.toolCalls()) {
+          calls.addObject().put("id", tc.id()).put("type", "function").putObject("function")
+              .put("name", tc.name()).put("arguments", tc.arguments() == null ? "{}" : tc.arguments());
+        }
+      }
+      if (m.toolCallId() != null) message.put("tool_call_id", m.toolCallId());
     }
     body.put("max_tokens", call.maxTokens());
     if (call.temperature() != null) body.put("temperature", call.temperature());

@@ -2,6 +2,7 @@ package dev.orrery.router.route;
 
 import dev.orrery.core.port.ChatMessage;
 import dev.orrery.core.port.LlmRequest;
+import dev.orrery.core.port.ToolCall;
 import dev.orrery.core.port.ToolSpec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -38,6 +39,13 @@ final class RequestFingerprint {
     for (ChatMessage m : r.messages()) {
       field(sb, m.role());
       field(sb, m.content());
+      // Only messages of a tool conversation add fields, so a plain request's fingerprint is unchanged.
+      for (ToolCall call : m.toolCalls()) {
+        field(sb, call.id());
+        field(sb, call.name());
+        field(sb, call.arguments());
+      }
+      if (m.toolCallId() != null) field(sb, "tool_call_id=" + m.toolCallId());
     }
     field(sb, Integer.toString(r.tools().size()));
     for (ToolSpec t : r.tools()) {

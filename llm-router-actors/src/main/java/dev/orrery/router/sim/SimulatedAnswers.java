@@ -45,6 +45,7 @@ final class SimulatedAnswers {
   static String promptText(List<ChatMessage> messages) {
     var sb = new StringBuilder();
     for (ChatMessage m : messages) {
+      if (m.content() == null) continue; // an assistant turn that only called tools
       if (sb.length() > 0) sb.append('\n');
       sb.append(m.content());
     }

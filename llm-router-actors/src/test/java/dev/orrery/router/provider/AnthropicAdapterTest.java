@@ -19,6 +19,7 @@ import dev.orrery.router.fake.FakeProviderServer;
 import dev.orrery.router.fake.Fault;
 import dev.orrery.router.provider.ProviderException.Kind;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -86,6 +87,33 @@ class AnthropicAdapterTest {
     assertEquals(4, answer.tokensOut(), "from message_delta");
     assertEquals("end_turn", answer.finishReason());
     assertTrue(server.requests().get(0).json().path("stream").asBoolean());
+  }
+
+  @Test
+  void aToolConversationSendsToolUseAndToolResultBlocks() throws Exception {
+    ToolCall paris = new ToolCall("toolu_1", "get_weather", "{\"city\":\"Paris\"}");
+    ToolCall rome = new ToolCall("toolu_2", "get_weather", "{\"city\":\"Rome\"}");
+    ProviderCall first = withTools(call("weather in Paris and Rome?"), weatherTool());
+    List<ChatMessage> conversation = new ArrayList<>(first.messages());
+    conversation.add(ChatMessage.assistant("Checking.", List.of(paris, rome)));
+    conversation.add(ChatMessage.tool("toolu_1", "sunny"));
+    conversation.add(ChatMessage.tool("toolu_2", "rain"));
+
+    await(adapter.call(new ProviderCall(first.model(), conversation, 64, null, null, first.tools(), null,
+        AdapterCalls.TIMEOUT)));
+
+    JsonNode messages = server.requests().get(0).json().path("messages");
+    assertEquals(3, messages.size(), "the system prompt is top-level; both results share one user turn");
+    JsonNode assistant = messages.path(1).path("content");
+    assertEquals("text", assistant.path(0).path("type").asText());
+    assertEquals("tool_use", assistant.path(1).path("type").asText());
+    assertEquals("toolu_2", assistant.path(2).path("id").asText());
+    assertEquals("Rome", assistant.path(2).path("input").path("city").asText());
+    JsonNode results = messages.path(2);
+    assertEquals("user", results.path("role").asText());
+    assertEquals("tool_result", results.path("content").path(0).path("type").asText());
+    assertEquals("toolu_1", results.path("content").path(0).path("tool_use_id").asText());
+    assertEquals("rain", results.path("content").path(1).path("content").asText());
   }
 
   @Test

@@ -126,6 +126,33 @@ class OpenAiAdapterTest {
   }
 
   @Test
+  void aToolConversationSendsTheCallsAndTheirResultsBack() throws Exception {
+    ToolCall paris = new ToolCall("call_1", "get_weather", "{\"city\":\"Paris\"}");
+    ToolCall rome = new ToolCall("call_2", "get_weather", "{\"city\":\"Rome\"}");
+    ProviderCall first = withTools(call("weather in Paris and Rome?"), weatherTool());
+    List<ChatMessage> conversation = new ArrayList<>(first.messages());
+    conversation.add(ChatMessage.assistant(null, List.of(paris, rome)));
+    conversation.add(ChatMessage.tool("call_1", "sunny"));
+    conversation.add(ChatMessage.tool("call_2", "rain"));
+
+    ProviderResponse answer = await(adapter.call(new ProviderCall(first.model(), conversation, 64, null, null,
+        first.tools(), null, AdapterCalls.TIMEOUT)));
+
+    assertEquals("echo: weather in Paris and Rome?", answer.text());
+    JsonNode messages = server.requests().get(0).json().path("messages");
+    JsonNode assistant = messages.path(2);
+    assertEquals("assistant", assistant.path("role").asText());
+    assertTrue(assistant.path("content").isNull(), "an answer that only called tools has null content");
+    assertEquals("call_2", assistant.path("tool_calls").path(1).path("id").asText());
+    assertEquals("function", assistant.path("tool_calls").path(0).path("type").asText());
+    assertEquals("{\"city\":\"Paris\"}", assistant.path("tool_calls").path(0).path("function").path("arguments")
+        .asText());
+    assertEquals("tool", messages.path(3).path("role").asText());
+    assertEquals("call_1", messages.path(3).path("tool_call_id").asText());
+    assertEquals("rain", messages.path(4).path("content").asText());
+  }
+
+  @Test
   void anOutputSchemaIsSentAsResponseFormat() throws Exception {
     JsonNode schema = json("{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\"}}}");
     ProviderCall plain = call("label this");

@@ -68,6 +68,7 @@ public record LlmRequest(
   public String promptText() {
     var sb = new StringBuilder();
     for (ChatMessage m : messages) {
+      if (m.content() == null) continue; // an assistant turn that only called tools
       if (sb.length() > 0) sb.append('\n');
       sb.append(m.content());
     }

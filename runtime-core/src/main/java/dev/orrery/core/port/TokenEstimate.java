@@ -15,6 +15,9 @@ public final class TokenEstimate {
     long bytes = 0;
     for (ChatMessage m : messages) {
       bytes += m.content() == null ? 0 : m.content().getBytes(StandardCharsets.UTF_8).length;
+      for (ToolCall call : m.toolCalls()) {
+        bytes += call.name().length() + (call.arguments() == null ? 0 : call.arguments().length());
+      }
     }
     return Math.max(1, (bytes + 3) / 4);
   }

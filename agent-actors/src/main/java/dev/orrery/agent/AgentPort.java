@@ -1,0 +1,31 @@
+package dev.orrery.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.orrery.agent.instance.AgentAnswer;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The one way to run an agent: a workflow's {@code agent} node and the HTTP edge call it. The stage
+ * completes with the answer. It fails with a {@link dev.orrery.core.port.StepFailure} when the invocation
+ * could not start ({@code NOT_FOUND}, {@code INVALID_REQUEST}, {@code CONFLICT} for a busy instance), and
+ * with an {@link AgentFailure} when it ran and ended without an answer ({@code MAX_ITERATIONS},
+ * {@code INVALID_OUTPUT}, or the LLM port's code such as {@code PROVIDER_UNAVAILABLE} or
+ * {@code BUDGET_EXCEEDED}).
+ */
+public interface AgentPort {
+
+  /**
+   * @param version a version to run, or null for the active one (an existing instance keeps its own)
+   * @param context extra input for the task, checked against the agent's {@code input_schema}; may be null
+   * @param instanceId an instance to continue (its memory is the conversation so far), or null for a new one
+   * @param invocationId identifies this invocation: the same id again (a retry, a re-dispatched step) joins
+   *     or returns the same answer instead of running twice; null for a fresh one
+   */
+  CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
+      JsonNode context, String instanceId, String invocationId);
+
+  default CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
+      JsonNode context, String instanceId) {
+    return execute(tenantId, agentName, version, task, context, instanceId, null);
+  }
+}
