@@ -196,8 +196,17 @@ public final class OrreryNode {
       sandbox.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
+    // Agents: the bundled examples and the catalog directory (a bad file stops the start, naming it).
+    String agentDirectory = config.getString("orrery.agents.directory");
+    AgentCatalog agentCatalog = AgentCatalog.load(agentDirectory.isBlank() ? Optional.empty()
+        : Optional.of(Path.of(agentDirectory)));
+    AgentTools agentTools = options.agentTools() != null ? options.agentTools() : AgentTools.from(sandbox.port());
+    Agents agents = Agents.start(system, agentCatalog, budgeted, agentTools,
+        AgentSettings.fromConfig(config), clock, edge.askTimeout());
+    log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
+        agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
-        options.listener().andThen(new ActiveRuns(tenants)), sandbox.port()));
+        options.listener().andThen(new ActiveRuns(tenants)), sandbox.port(), agents));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     // The read side and the audit log have their own small pool beside the journal's.
@@ -212,15 +221,6 @@ public final class OrreryNode {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     try {
-      // Agents: the bundled examples and the catalog directory (a bad file stops the start, naming it).
-      String agentDirectory = config.getString("orrery.agents.directory");
-      AgentCatalog agentCatalog = AgentCatalog.load(agentDirectory.isBlank() ? Optional.empty()
-          : Optional.of(Path.of(agentDirectory)));
-      AgentTools agentTools = options.agentTools() != null ? options.agentTools() : AgentTools.from(sandbox.port());
-      Agents agents = Agents.start(system, agentCatalog, budgeted, agentTools,
-          AgentSettings.fromConfig(config), clock, edge.askTimeout());
-      log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
-          agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
       String adminKey = config.getString("orrery.auth.admin-key");

@@ -11,13 +11,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeout;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.orrery.agent.AgentFailure;
 import dev.orrery.agent.Agents;
 import dev.orrery.agent.definition.AgentDefinition;
 import dev.orrery.agent.definition.AgentDefinitionException;
 import dev.orrery.agent.definition.AgentVersion;
-import dev.orrery.agent.instance.AgentAnswer;
 import dev.orrery.core.ErrorCode;
+import dev.orrery.core.port.AgentAnswer;
+import dev.orrery.core.port.AgentFailure;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.edge.auth.AuthDirectives;
 import dev.orrery.ledger.tenant.Role;

@@ -16,6 +16,7 @@ import dev.orrery.agent.instance.AgentEvent.ToolCallRequested;
 import dev.orrery.agent.instance.AgentEvent.ToolResultRecorded;
 import dev.orrery.core.ErrorCode;
 import dev.orrery.core.JsonSerializable;
+import dev.orrery.core.port.AgentAnswer;
 import dev.orrery.core.port.ChatMessage;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;

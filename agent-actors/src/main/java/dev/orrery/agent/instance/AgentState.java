@@ -10,6 +10,7 @@ import dev.orrery.agent.instance.AgentEvent.RepairRequested;
 import dev.orrery.agent.instance.AgentEvent.ToolCallRequested;
 import dev.orrery.agent.instance.AgentEvent.ToolResultRecorded;
 import dev.orrery.core.JsonSerializable;
+import dev.orrery.core.port.AgentAnswer;
 import dev.orrery.core.port.ChatMessage;
 import dev.orrery.core.port.ToolCall;
 import dev.orrery.core.port.Usage;

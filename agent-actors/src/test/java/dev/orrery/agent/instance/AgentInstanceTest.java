@@ -13,6 +13,7 @@ import dev.orrery.agent.definition.AgentVersion;
 import dev.orrery.agent.instance.AgentEvent.InvocationStarted;
 import dev.orrery.agent.instance.AgentEvent.ModelReplied;
 import dev.orrery.agent.instance.AgentEvent.ToolResultRecorded;
+import dev.orrery.core.port.AgentAnswer;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.ToolCall;

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Tool nodes and {@code /api/v1/tools} on the embedded defaults: a workflow mixing llm and tool nodes
- * (the WASM calculator, a sandboxed python snippet) runs end to end, tool outputs feed later nodes, a
+ * Tool and agent nodes and {@code /api/v1/tools} on the embedded defaults: workflows mixing llm, agent and
+ * tool nodes (the WASM calculator, a sandboxed python snippet, a bundled agent) run end to end, tool outputs feed later nodes, a
  * failing tool fails its run clearly, and a workflow naming a tool the node lacks is refused at submit.
  */
 @ExtendWith(SharedPostgres.class)
@@ -54,6 +54,35 @@ class ToolNodeTest {
     assertEquals("SUCCEEDED", run.at("/nodes/explain/status").asText());
     JsonNode replay = node.api().postJson("/api/v1/runs/" + runId + "/replay", Map.of()).body();
     assertTrue(replay.get("deterministic").asBoolean(), replay.toString());
+  }
+
+  @Test
+  void aWorkflowMixingLlmAgentAndToolNodesRunsEndToEndOnTheEmbeddedDefaults() {
+    String runId = node.submit(Map.of("workflow", Map.of("name", "launch", "version", 1,
+        "inputs", Map.of("product", Map.of("type", "string"), "price", Map.of("type", "number")),
+        "nodes", List.of(
+            Map.of("id", "discounted", "type", "tool", "tool", "calculator",
+                "arguments", Map.of("expression", "{{inputs.price}} * 0.8")),
+            Map.of("id", "copy", "type", "agent", "agent", "campaign_copywriter",
+                "prompt", "Launch copy for {{inputs.product}} at {{discounted.output}} dollars",
+                "context", Map.of("product", "{{inputs.product}}", "channel", "email")),
+            Map.of("id", "subject", "type", "llm", "prompt", "An email subject for: {{copy.output.headline}}"))),
+        "inputs", Map.of("product", "a tide clock", "price", 50)));
+    JsonNode run = node.awaitFinished(runId, Duration.ofSeconds(60));
+    assertEquals("SUCCEEDED", run.get("status").asText(), run.toString());
+    assertEquals("40", run.at("/nodes/discounted/output").asText(), run.toString());
+    assertTrue(run.at("/nodes/copy/output/headline").isTextual(), "the agent's answer meets its output schema: " + run);
+    assertTrue(run.at("/nodes/copy/usage/tokens_in").asLong() > 0, "the agent's turns are the step's usage: " + run);
+    assertEquals("SUCCEEDED", run.at("/nodes/subject/status").asText());
+    JsonNode replay = node.api().postJson("/api/v1/runs/" + runId + "/replay", Map.of()).body();
+    assertTrue(replay.get("deterministic").asBoolean(), replay.toString());
+
+    ApiClient.Response unknownAgent = node.api().postJson("/api/v1/runs", Map.of("workflow", Map.of("name", "x",
+        "version", 1, "nodes", List.of(Map.of("id", "a", "type", "agent", "agent", "nobody", "prompt", "hi")))));
+    assertEquals(201, unknownAgent.status(), unknownAgent.body().toString());
+    JsonNode failed = node.awaitFinished(unknownAgent.body().get("run_id").asText(), Duration.ofSeconds(30));
+    assertEquals("FAILED", failed.get("status").asText(), failed.toString());
+    assertEquals("NOT_FOUND", failed.at("/error/code").asText(), "an agent the tenant lacks fails the step: " + failed);
   }
 
   @Test

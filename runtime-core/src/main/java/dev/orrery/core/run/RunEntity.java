@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.ErrorCode;
 import dev.orrery.core.JsonSerializable;
 import dev.orrery.core.plan.Planner;
+import dev.orrery.core.port.AgentPort;
 import dev.orrery.core.port.ChatMessage;
 import dev.orrery.core.port.DeltaSink;
 import dev.orrery.core.port.LlmPort;
@@ -80,20 +81,21 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   /**
    * What a run needs from its node: the LLM port, the clock, settings, the shared workflow cache, a
-   * listener, and the tool port ({@code tool} steps fail with {@code UNKNOWN_TOOL} on a node without one).
+   * listener, and the tool and agent ports ({@code tool} and {@code agent} steps fail on a node without
+   * them).
    */
   public record Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener,
-      ToolPort tools) {
+      ToolPort tools, AgentPort agents) {
     public Setup {
       if (listener == null) listener = RunListener.NONE;
     }
 
     public Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows, RunListener listener) {
-      this(llm, clock, settings, workflows, listener, null);
+      this(llm, clock, settings, workflows, listener, null, null);
     }
 
     public Setup(LlmPort llm, Clock clock, RunSettings settings, WorkflowCache workflows) {
-      this(llm, clock, settings, workflows, RunListener.NONE, null);
+      this(llm, clock, settings, workflows, RunListener.NONE, null, null);
     }
   }
 
@@ -570,6 +572,16 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       }
       var invocation = new ToolInvocation(key, tenantId, node.tool(), wf.renderArguments(step.nodeId(), context), timeout);
       startStepActor(step, StepActor.tool(setup.tools(), invocation), timeout);
+      return;
+    }
+    if (NodeSpec.AGENT.equals(node.type())) {
+      if (setup.agents() == null) {
+        ctx.getSelf().tell(new StepDone(step.nodeId(), step.item(), step.attempt(),
+            StepOutcome.failure("NOT_FOUND", "this node runs no agents", false)));
+        return;
+      }
+      startStepActor(step, StepActor.agent(setup.agents(), tenantId, node.agent(), wf.renderPrompt(step.nodeId(), context),
+          wf.renderArguments(step.nodeId(), context), key), timeout);
       return;
     }
     List<ChatMessage> messages = new ArrayList<>(2);

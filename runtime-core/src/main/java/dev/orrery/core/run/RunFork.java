@@ -63,10 +63,13 @@ public record RunFork(WorkflowSpec spec, Map<String, Object> inputs, ForkOrigin 
       return new NodeSpec(node.id(), node.type(), node.dependsOn(), node.when(), node.prompt(), node.system(),
           node.route(), node.model(), node.maxTokens(), node.temperature(), node.outputSchema(), node.timeoutMs(),
           node.retry(), node.over(), node.maxParallel(), node.node().withOverrides(o.prompt(), o.model(), o.route()),
-          node.defaultDecision(), node.onDeny(), node.tool(), node.arguments());
+          node.defaultDecision(), node.onDeny(), node.tool(), node.arguments(), node.agent(), node.context());
     }
     if (NodeSpec.APPROVAL.equals(node.type()) && anyCallOverride) {
       throw new IllegalArgumentException("an approval node has no model or route to override; only its prompt");
+    }
+    if (NodeSpec.AGENT.equals(node.type()) && anyCallOverride) {
+      throw new IllegalArgumentException("an agent node's model and route are its agent's; fork it with another prompt");
     }
     if (NodeSpec.TOOL.equals(node.type()) && (anyCallOverride || o.prompt() != null)) {
       throw new IllegalArgumentException("a tool node has no prompt, model or route to override; fork it with other inputs");

@@ -3,6 +3,9 @@ package dev.orrery.core.run;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.orrery.core.port.AgentAnswer;
+import dev.orrery.core.port.AgentFailure;
+import dev.orrery.core.port.AgentPort;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
@@ -57,6 +60,30 @@ final class StepActor {
       }
       return new RunEntity.StepOutcome(outputOf(result.output()), Usage.ZERO, "tool", invocation.tool(), null, null,
           false);
+    });
+  }
+
+  /**
+   * An agent step: the agent's answer, with what its turns used. The invocation id is the step's
+   * idempotency key, so a re-dispatched step joins the invocation already running instead of starting
+   * another. An agent that ran out of turns or could not repair its answer is not retried.
+   */
+  static Supplier<CompletionStage<RunEntity.StepOutcome>> agent(AgentPort agents, String tenantId, String agent,
+      String task, JsonNode context, String invocationId) {
+    return () -> agents.execute(tenantId, agent, null, task, context, null, invocationId).handle((answer, failure) -> {
+      if (failure == null) {
+        return new RunEntity.StepOutcome(answer.result() == null ? null : JsonValues.toPlain(answer.result()),
+            answer.usage() == null ? Usage.ZERO : answer.usage(), answer.provider(), answer.model(), null, null, false);
+      }
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      if (cause instanceof AgentFailure f) {
+        AgentAnswer a = f.answer();
+        boolean retryable = "PROVIDER_UNAVAILABLE".equals(f.code()) || "TIMEOUT".equals(f.code());
+        return new RunEntity.StepOutcome(null, a.usage() == null ? Usage.ZERO : a.usage(), a.provider(), a.model(),
+            null, RunError.of(f.code(), "agent " + agent + " (instance " + a.instanceId() + ", " + a.turns()
+                + " turns): " + a.errorMessage()), retryable);
+      }
+      return failureOf(failure);
     });
   }
 

@@ -185,15 +185,19 @@ public final class CompiledWorkflow {
     return system == null ? null : render(nodeId, "system", system, ctx);
   }
 
-  /** A tool node's arguments with every string rendered against {@code ctx}; an empty object when it has none. */
+  /**
+   * A tool node's {@code arguments} (an agent node's {@code context}) with every string rendered against
+   * {@code ctx}; an empty object when it has none.
+   */
   public JsonNode renderArguments(String nodeId, EvalContext ctx) {
     CompiledNode node = compiled(nodeId);
-    JsonNode given = node.spec().arguments();
+    JsonNode given = NodeSpec.AGENT.equals(node.spec().type()) ? node.spec().context() : node.spec().arguments();
     com.fasterxml.jackson.databind.node.ObjectNode out = given == null
         ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
         : (com.fasterxml.jackson.databind.node.ObjectNode) given.deepCopy();
     node.arguments().forEach((pointer, template) -> {
-      String text = render(nodeId, "arguments" + pointer.replace('/', '.'), template, ctx);
+      String field = NodeSpec.AGENT.equals(node.spec().type()) ? "context" : "arguments";
+      String text = render(nodeId, field + pointer.replace('/', '.'), template, ctx);
       com.fasterxml.jackson.core.JsonPointer at = com.fasterxml.jackson.core.JsonPointer.compile(pointer);
       JsonNode parent = out.at(at.head());
       var leaf = com.fasterxml.jackson.databind.node.TextNode.valueOf(text);

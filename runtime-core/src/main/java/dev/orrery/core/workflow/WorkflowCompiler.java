@@ -171,6 +171,8 @@ final class WorkflowCompiler {
       checkApproval(base, n, parts, refs);
     } else if (NodeSpec.TOOL.equals(n.type())) {
       checkTool(base, n, parts, refs);
+    } else if (NodeSpec.AGENT.equals(n.type())) {
+      checkAgent(base, n, parts, refs);
     } else {
       problem(base + ".type", "UNKNOWN_NODE_TYPE", unknownKind(n.type()));
     }
@@ -237,6 +239,8 @@ final class WorkflowCompiler {
     unexpected(base, "on_deny", n.onDeny(), where);
     unexpected(base, "tool", n.tool(), where);
     unexpected(base, "arguments", n.arguments(), where);
+    unexpected(base, "agent", n.agent(), where);
+    unexpected(base, "context", n.context(), where);
     if (perItem) {
       if (!n.dependsOn().isEmpty()) {
         problem(base + ".depends_on", "UNEXPECTED_FIELD", "a map's per-item node cannot have depends_on; put it on the map node");
@@ -262,7 +266,7 @@ final class WorkflowCompiler {
       problem(base + ".node.type", "MISSING_FIELD", "the per-item node needs a type; it must be llm");
     } else if (!NodeSpec.LLM.equals(n.node().type())) {
       problem(base + ".node.type", "UNKNOWN_NODE_TYPE",
-          NodeSpec.KINDS.contains(n.node().type()) || NodeSpec.LATER_KINDS.contains(n.node().type())
+          NodeSpec.KINDS.contains(n.node().type())
               ? "a map's per-item node must be an llm node in this version, was '" + n.node().type() + "'"
               : unknownKind(n.node().type()));
     } else {
@@ -284,6 +288,8 @@ final class WorkflowCompiler {
     unexpected(base, "on_deny", n.onDeny(), where);
     unexpected(base, "tool", n.tool(), where);
     unexpected(base, "arguments", n.arguments(), where);
+    unexpected(base, "agent", n.agent(), where);
+    unexpected(base, "context", n.context(), where);
   }
 
   /** An approval node: the message a person decides on, an optional deadline and its default decision. */
@@ -315,6 +321,8 @@ final class WorkflowCompiler {
     unexpected(base, "max_parallel", n.maxParallel(), where);
     unexpected(base, "tool", n.tool(), where);
     unexpected(base, "arguments", n.arguments(), where);
+    unexpected(base, "agent", n.agent(), where);
+    unexpected(base, "context", n.context(), where);
   }
 
   /**
@@ -343,6 +351,42 @@ final class WorkflowCompiler {
     unexpected(base, "max_parallel", n.maxParallel(), where);
     unexpected(base, "default", n.defaultDecision(), where);
     unexpected(base, "on_deny", n.onDeny(), where);
+    unexpected(base, "agent", n.agent(), where);
+    unexpected(base, "context", n.context(), where);
+  }
+
+  /**
+   * An agent node: the agent (by name; whether the tenant has it is known when the step runs), its task
+   * (the {@code prompt}, a template) and an optional {@code context} object whose strings are templates.
+   */
+  private void checkAgent(String base, NodeSpec n, Parts parts, Set<String> refs) {
+    if (n.agent() == null || n.agent().isBlank()) {
+      problem(base + ".agent", "MISSING_FIELD", "an agent node needs 'agent', the name of the agent to run");
+    }
+    if (n.prompt() == null || n.prompt().isBlank()) {
+      problem(base + ".prompt", "MISSING_FIELD", "an agent node needs a prompt: the task it gives the agent");
+    } else {
+      parts.prompt = checkTemplate(base + ".prompt", n.prompt(), false, refs);
+    }
+    if (n.context() != null && !n.context().isObject()) {
+      problem(base + ".context", "INVALID_VALUE", "context must be an object");
+    } else if (n.context() != null) {
+      checkArguments(base + ".context", "", n.context(), parts, refs);
+    }
+    String where = "an agent node (its agent's definition sets them)";
+    unexpected(base, "system", n.system(), where);
+    unexpected(base, "route", n.route(), where);
+    unexpected(base, "model", n.model(), where);
+    unexpected(base, "max_tokens", n.maxTokens(), where);
+    unexpected(base, "temperature", n.temperature(), where);
+    unexpected(base, "output_schema", n.outputSchema(), where);
+    unexpected(base, "over", n.over(), where);
+    unexpected(base, "node", n.node(), where);
+    unexpected(base, "max_parallel", n.maxParallel(), where);
+    unexpected(base, "default", n.defaultDecision(), where);
+    unexpected(base, "on_deny", n.onDeny(), where);
+    unexpected(base, "tool", n.tool(), where);
+    unexpected(base, "arguments", n.arguments(), where);
   }
 
   private void checkArguments(String path, String pointer, JsonNode value, Parts parts, Set<String> refs) {
@@ -362,11 +406,7 @@ final class WorkflowCompiler {
   }
 
   private static String unknownKind(String type) {
-    if (NodeSpec.LATER_KINDS.contains(type)) {
-      return "node kind '" + type + "' arrives in a later version; supported kinds: " + kinds();
-    }
-    return "unknown node kind '" + type + "'; supported kinds: " + kinds()
-        + " (" + String.join(", ", NodeSpec.LATER_KINDS) + " arrive in a later version)";
+    return "unknown node kind '" + type + "'; supported kinds: " + kinds();
   }
 
   private void unexpected(String base, String field, Object value, String where) {

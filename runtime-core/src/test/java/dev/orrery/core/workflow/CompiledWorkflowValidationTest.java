@@ -158,14 +158,28 @@ class CompiledWorkflowValidationTest {
     List<Problem> problems = problemsOf("""
         name: t
         nodes:
-          - {id: a, type: agent, prompt: x}
+          - {id: a, type: workflow, prompt: x}
           - {id: d, type: teleport}
         """);
     assertEquals(2, problems.size(), problems::toString);
     for (Problem p : problems) assertEquals("UNKNOWN_NODE_TYPE", p.code());
     assertEquals("nodes[a].type", problems.get(0).path());
-    assertTrue(problems.get(0).message().contains("'agent' arrives in a later version; supported kinds: llm, map, approval, tool"));
-    assertTrue(problems.get(1).message().contains("unknown node kind 'teleport'; supported kinds: llm, map, approval, tool"));
+    assertTrue(problems.get(1).message().contains("unknown node kind 'teleport'; supported kinds: llm, map, approval, tool, agent"));
+  }
+
+  @Test
+  void agentNodesNameAnAgentAndGiveItATask() {
+    List<Problem> problems = problemsOf("""
+        name: t
+        nodes:
+          - {id: a, type: agent, prompt: x}
+          - {id: b, type: agent, agent: helper, context: [1], model: m}
+          - {id: c, type: agent, agent: helper, prompt: "do {{nope.output}}", context: {k: "{{inputs.x}}"}}
+        """);
+    List<String> found = problems.stream().map(p -> p.path() + " " + p.code()).toList();
+    assertEquals(List.of("nodes[a].agent MISSING_FIELD", "nodes[b].prompt MISSING_FIELD", "nodes[b].context INVALID_VALUE",
+        "nodes[b].model UNEXPECTED_FIELD", "nodes[c].prompt UNKNOWN_REFERENCE", "nodes[c].context.k UNKNOWN_REFERENCE"),
+        found, problems::toString);
   }
 
   @Test
@@ -321,7 +335,7 @@ class CompiledWorkflowValidationTest {
         nodes:
           - {id: summarize, type: llm, prompt: "{{inputs.document}}"}
           - {id: summarize, type: llm, prompt: again}
-          - {id: report, type: agent}
+          - {id: report, type: teleport}
           - {id: check, type: llm, prompt: "{{summarize.output}}", when: "summarize.output ==", depends_on: [ghost]}
           - {id: loop1, type: llm, prompt: x, depends_on: [loop2]}
           - {id: loop2, type: llm, prompt: x, depends_on: [loop1]}
@@ -344,7 +358,7 @@ class CompiledWorkflowValidationTest {
   void theMessageOfTheExceptionSummarisesEveryProblem() {
     var e = assertThrows(WorkflowException.class, () -> CompiledWorkflow.compile(WorkflowParser.parse("""
         name: t
-        nodes: [{id: a, type: llm}, {id: b, type: agent}]
+        nodes: [{id: a, type: llm}, {id: b, type: teleport}]
         """)));
     assertTrue(e.getMessage().startsWith("2 problems: nodes[a].prompt: "), e.getMessage());
     assertTrue(e.getMessage().contains("nodes[b].type"), e.getMessage());

@@ -1,9 +1,8 @@
-package dev.orrery.agent.instance;
+package dev.orrery.core.port;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.orrery.core.JsonSerializable;
-import dev.orrery.core.port.Usage;
 import java.time.Instant;
 
 /**

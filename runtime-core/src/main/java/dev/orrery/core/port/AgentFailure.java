@@ -1,6 +1,5 @@
-package dev.orrery.agent;
+package dev.orrery.core.port;
 
-import dev.orrery.agent.instance.AgentAnswer;
 
 /**
  * An invocation that ran and ended without an answer. It carries the answer record, so a caller can

@@ -1,7 +1,6 @@
-package dev.orrery.agent;
+package dev.orrery.core.port;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.orrery.agent.instance.AgentAnswer;
 import java.util.concurrent.CompletionStage;
 
 /**
