@@ -205,21 +205,21 @@ public final class OrreryNode {
         AgentSettings.fromConfig(config), clock, edge.askTimeout());
     log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
         agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
-    RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
-        options.listener().andThen(new ActiveRuns(tenants)), sandbox.port(), agents));
-
-    ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
-    // The read side and the audit log have their own small pool beside the journal's.
+    // The read sides and the audit log have their own small pool beside the journal's.
     HikariDataSource readSide = readSidePool(url, user, password);
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     String readJournal = config.getString("orrery.read-journal-plugin");
-    List<UniqueKillSwitch> projections = List.of(UsageProjection.start(system, readJournal, readSide),
-        RunIndex.start(system, readJournal, readSide));
+    UniqueKillSwitch usageProjection = UsageProjection.start(system, readJournal, readSide);
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-read-side", () -> {
-      projections.forEach(UniqueKillSwitch::shutdown);
+      usageProjection.shutdown();
       readSide.close();
       return CompletableFuture.completedFuture(Done.getInstance());
     });
+    RunIndex runIndex = new RunIndex(readSide, blocking);
+    RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
+        options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system)), sandbox.port(), agents));
+
+    ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     try {
       AuthSettings authSettings = AuthSettings.fromConfig(config);
       JwtService jwt = new JwtService(authSettings, clock);
@@ -236,7 +236,7 @@ public final class OrreryNode {
       var tools = new ToolRoutes(sandbox.port(), auth, jsonRoutes);
       var api = new HttpEdge.Api(
           new RunRoutes(system, edge, new WorkflowCatalog(), workflows, journal,
-              new RunFeed(journal, topics, streams.bufferSize()), streams, new RunIndex(readSide, blocking), jsonRoutes,
+              new RunFeed(journal, topics, streams.bufferSize()), streams, runIndex, jsonRoutes,
               auth, tenants, tools::offers),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),
@@ -252,7 +252,7 @@ public final class OrreryNode {
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants);
     } catch (Exception e) {
-      projections.forEach(UniqueKillSwitch::shutdown);
+      usageProjection.shutdown();
       readSide.close();
       system.terminate();
       throw e;

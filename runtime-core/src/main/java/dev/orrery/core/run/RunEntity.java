@@ -13,7 +13,6 @@ import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.ToolInvocation;
 import dev.orrery.core.port.ToolPort;
 import dev.orrery.core.port.Usage;
-import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEvent.ApprovalRequested;
 import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.RunAccepted;
@@ -35,7 +34,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -278,14 +276,6 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   public RetentionCriteria retentionCriteria() {
     return RetentionCriteria.snapshotEvery(setup.settings().snapshotEvery(), 2);
   }
-
-  /** The events the runs list needs ({@link RunIndex}); the rest stay untagged, which costs nothing. */
-  @Override
-  public Set<String> tagsFor(RunEvent event) {
-    return RunIndex.indexes(event) ? INDEX_TAGS : Set.of();
-  }
-
-  private static final Set<String> INDEX_TAGS = Set.of(RunIndex.TAG);
 
   @Override
   public boolean shouldSnapshot(RunState state, RunEvent event, long sequenceNr) {
@@ -695,6 +685,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   /** After recovery: pick up every step that was out when the run last stopped, and the timers. */
   private void resume(RunState s) {
+    if (!s.isEmpty()) setup.listener().onRecovered(tenantId, runId, s);
     if (s.isEmpty() || s.isFinished()) {
       ctx.setReceiveTimeout(setup.settings().idleTimeout(), Idle.INSTANCE);
       return;

@@ -24,6 +24,12 @@ public interface RunListener {
   /** A piece of a streaming step's answer, in order; thread-safe and quick, like {@link #onPersisted}. */
   default void onDelta(String tenantId, String runId, String nodeId, Integer item, int attempt, String text) {}
 
+  /**
+   * A run came back from its journal (after a crash, a restart, or to be read): what it recovered to.
+   * Lets a listener repair what it may have missed while the run's node was down.
+   */
+  default void onRecovered(String tenantId, String runId, RunState state) {}
+
   /** Both listeners, this one first. */
   default RunListener andThen(RunListener next) {
     RunListener first = this;
@@ -43,6 +49,12 @@ public interface RunListener {
       public void onDelta(String tenantId, String runId, String nodeId, Integer item, int attempt, String text) {
         first.onDelta(tenantId, runId, nodeId, item, attempt, text);
         next.onDelta(tenantId, runId, nodeId, item, attempt, text);
+      }
+
+      @Override
+      public void onRecovered(String tenantId, String runId, RunState state) {
+        first.onRecovered(tenantId, runId, state);
+        next.onRecovered(tenantId, runId, state);
       }
     };
   }
