@@ -108,8 +108,8 @@ class StreamFanOutTest {
     settings.put("orrery.llm.simulated.latency-ms", 100);
     // A database of its own: this node has its own settings, and another node must not share a journal.
     try (TestNode node = TestNode.start(SharedPostgres.newDatabase(), settings)) {
-      // Thousands of deltas over many seconds: far more than the buffer and the sockets' buffers hold.
-      String runId = node.submit(fanOut(3_000, 20));
+      // Thousands of long answers over many seconds: far more than the buffer and the sockets' buffers hold.
+      String runId = node.submit(fanOut(3_000, 20, 3_000));
       StreamClient.Connection stalled =
           StreamClient.webSocket(node.api().baseUrl(), node.api().bearer(), runId, 1, m -> false, false);
       awaitSubscribers(node, 1);
@@ -154,14 +154,22 @@ class StreamFanOutTest {
 
   /** One LLM call per item, {@code parallel} at a time. */
   private static Map<String, Object> fanOut(int items, int parallel) {
+    return fanOut(items, parallel, 0);
+  }
+
+  /** With {@code answerChars} > 0, every answer (and its streamed text) is at least that long. */
+  private static Map<String, Object> fanOut(int items, int parallel, int answerChars) {
     List<String> topics = new ArrayList<>();
     for (int i = 0; i < items; i++) topics.add("a b c d e f g h i j k l m n o p q r s t u v w " + i);
+    Map<String, Object> perItem = answerChars == 0 ? Map.of("type", "llm", "prompt", "{{item}}")
+        : Map.of("type", "llm", "prompt", "{{item}}", "max_tokens", answerChars, "output_schema",
+            Map.of("type", "object", "required", List.of("text"),
+                "properties", Map.of("text", Map.of("type", "string", "minLength", answerChars))));
     return Map.of(
         "workflow", Map.of("name", "fan-out", "version", 1,
             "inputs", Map.of("topics", Map.of("type", "array")),
             "policy", Map.of("max_parallel", parallel),
-            "nodes", List.of(Map.of("id", "each", "type", "map", "over", "inputs.topics",
-                "node", Map.of("type", "llm", "prompt", "{{item}}")))),
+            "nodes", List.of(Map.of("id", "each", "type", "map", "over", "inputs.topics", "node", perItem))),
         "inputs", Map.of("topics", topics));
   }
 

@@ -579,12 +579,14 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     if (system != null) messages.add(ChatMessage.system(system));
     messages.add(ChatMessage.user(wf.renderPrompt(step.nodeId(), context)));
     String route = node.route() == null && node.model() == null ? "default" : node.route();
-    DeltaSink deltas = deltaSink(step);
+    RunLive.StepDeltas toTopic = live.deltaSink(step.nodeId(), step.item(), step.attempt());
+    DeltaSink deltas = deltaSink(step, toTopic);
     var request = new LlmRequest(key, tenantId, route, node.model(), messages,
         node.maxTokens() != null ? node.maxTokens() : DEFAULT_MAX_TOKENS, node.temperature(), node.outputSchema(),
         timeout, List.of(), deltas, runId, step.key());
     if (!reserveRunTokens(s, step, request)) return;
-    startStepActor(step, StepActor.llm(setup.llm(), request, node.outputSchema()), timeout);
+    startStepActor(step, StepActor.llm(setup.llm(), request, node.outputSchema(),
+        toTopic == null ? () -> {} : toTopic::flush), timeout);
   }
 
   private void startStepActor(StepState step, Supplier<CompletionStage<StepOutcome>> call,
@@ -600,9 +602,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   }
 
   /** Where a streaming call's text goes: to the listener if it wants it, to the topic while watched. */
-  private DeltaSink deltaSink(StepState step) {
+  private DeltaSink deltaSink(StepState step, RunLive.StepDeltas toTopic) {
     RunListener listener = setup.listener();
-    DeltaSink toTopic = live.deltaSink(step.nodeId(), step.item(), step.attempt());
     if (!listener.wantsDeltas()) return toTopic;
     DeltaSink toListener = text -> listener.onDelta(tenantId, runId, step.nodeId(), step.item(), step.attempt(), text);
     if (toTopic == null) return toListener;

@@ -60,10 +60,49 @@ final class RunLive {
   }
 
   /** A sink for a step's streamed text while the run is watched, else null (the step then need not stream). */
-  DeltaSink deltaSink(String nodeId, Integer item, int attempt) {
+  StepDeltas deltaSink(String nodeId, Integer item, int attempt) {
     if (!watched()) return null;
-    ActorRef<Topic.Command<RunUpdate>> to = topic;
-    ObjectMapper mapper = json;
-    return text -> to.tell(Topic.publish(RunUpdate.delta(runId, nodeId, item, attempt, text, clock.instant(), mapper)));
+    return new StepDeltas(nodeId, item, attempt);
   }
+
+  /**
+   * One step's streamed text on its way to the topic, gathered for {@link #DELTA_INTERVAL}: every delta
+   * goes to every subscriber of the run, so a burst of small pieces (a provider that sends many at once)
+   * costs one message per interval instead of one per piece. {@link #flush} sends what is left when the
+   * call ends, before the step reports, so no piece arrives after the step's result.
+   */
+  final class StepDeltas implements DeltaSink {
+    private final String nodeId;
+    private final Integer item;
+    private final int attempt;
+    private final ActorRef<Topic.Command<RunUpdate>> to = topic;
+    private final ObjectMapper mapper = json;
+    private final StringBuilder pending = new StringBuilder();
+    private boolean flushScheduled;
+
+    private StepDeltas(String nodeId, Integer item, int attempt) {
+      this.nodeId = nodeId;
+      this.item = item;
+      this.attempt = attempt;
+    }
+
+    @Override
+    public synchronized void onDelta(String text) {
+      pending.append(text);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        ctx.getSystem().scheduler().scheduleOnce(DELTA_INTERVAL, this::flush, ctx.getSystem().executionContext());
+      }
+    }
+
+    synchronized void flush() {
+      flushScheduled = false;
+      if (pending.length() == 0) return;
+      to.tell(Topic.publish(RunUpdate.delta(runId, nodeId, item, attempt, pending.toString(), clock.instant(), mapper)));
+      pending.setLength(0);
+    }
+  }
+
+  /** How long a step's streamed text gathers before it goes out: the live view's granularity. */
+  static final Duration DELTA_INTERVAL = Duration.ofMillis(40);
 }

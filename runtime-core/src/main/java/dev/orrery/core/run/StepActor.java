@@ -43,9 +43,16 @@ final class StepActor {
       Supplier<CompletionStage<RunEntity.StepOutcome>> call,
       Duration timeout) {}
 
-  /** An LLM step: the router's answer, checked against the node's output schema. */
-  static Supplier<CompletionStage<RunEntity.StepOutcome>> llm(LlmPort llm, LlmRequest request, JsonNode outputSchema) {
-    return () -> llm.complete(request).handle((result, failure) -> safeOutcome(result, failure, outputSchema));
+  /**
+   * An LLM step: the router's answer, checked against the node's output schema.
+   *
+   * @param streamed runs when the call ends, before the outcome is reported (the last streamed text goes out)
+   */
+  static Supplier<CompletionStage<RunEntity.StepOutcome>> llm(LlmPort llm, LlmRequest request, JsonNode outputSchema,
+      Runnable streamed) {
+    return () -> llm.complete(request)
+        .whenComplete((result, failure) -> streamed.run())
+        .handle((result, failure) -> safeOutcome(result, failure, outputSchema));
   }
 
   /** A tool step: the tool's output (as JSON when it is JSON), or its failure. */
