@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -232,15 +233,7 @@ final class WorkflowCompiler {
     }
     if (n.outputSchema() != null) parts.schema = checkSchema(base + ".output_schema", n.outputSchema());
     String where = perItem ? "a map's per-item node" : "an llm node";
-    unexpected(base, "over", n.over(), where);
-    unexpected(base, "node", n.node(), where);
-    unexpected(base, "max_parallel", n.maxParallel(), where);
-    unexpected(base, "default", n.defaultDecision(), where);
-    unexpected(base, "on_deny", n.onDeny(), where);
-    unexpected(base, "tool", n.tool(), where);
-    unexpected(base, "arguments", n.arguments(), where);
-    unexpected(base, "agent", n.agent(), where);
-    unexpected(base, "context", n.context(), where);
+    onlyFields(base, n, where, LLM_FIELDS);
     if (perItem) {
       if (!n.dependsOn().isEmpty()) {
         problem(base + ".depends_on", "UNEXPECTED_FIELD", "a map's per-item node cannot have depends_on; put it on the map node");
@@ -277,19 +270,7 @@ final class WorkflowCompiler {
       parts.schema = inner.schema;
     }
     String where = "a map node (it belongs on the per-item node)";
-    unexpected(base, "prompt", n.prompt(), where);
-    unexpected(base, "system", n.system(), where);
-    unexpected(base, "route", n.route(), where);
-    unexpected(base, "model", n.model(), where);
-    unexpected(base, "max_tokens", n.maxTokens(), where);
-    unexpected(base, "temperature", n.temperature(), where);
-    unexpected(base, "output_schema", n.outputSchema(), where);
-    unexpected(base, "default", n.defaultDecision(), where);
-    unexpected(base, "on_deny", n.onDeny(), where);
-    unexpected(base, "tool", n.tool(), where);
-    unexpected(base, "arguments", n.arguments(), where);
-    unexpected(base, "agent", n.agent(), where);
-    unexpected(base, "context", n.context(), where);
+    onlyFields(base, n, where, MAP_FIELDS);
   }
 
   /** An approval node: the message a person decides on, an optional deadline and its default decision. */
@@ -309,20 +290,7 @@ final class WorkflowCompiler {
       problem(base + ".on_deny", "INVALID_VALUE", "on_deny must be 'fail' or 'continue', was '" + n.onDeny() + "'");
     }
     String where = "an approval node";
-    unexpected(base, "system", n.system(), where);
-    unexpected(base, "route", n.route(), where);
-    unexpected(base, "model", n.model(), where);
-    unexpected(base, "max_tokens", n.maxTokens(), where);
-    unexpected(base, "temperature", n.temperature(), where);
-    unexpected(base, "output_schema", n.outputSchema(), where);
-    unexpected(base, "retry", n.retry(), where);
-    unexpected(base, "over", n.over(), where);
-    unexpected(base, "node", n.node(), where);
-    unexpected(base, "max_parallel", n.maxParallel(), where);
-    unexpected(base, "tool", n.tool(), where);
-    unexpected(base, "arguments", n.arguments(), where);
-    unexpected(base, "agent", n.agent(), where);
-    unexpected(base, "context", n.context(), where);
+    onlyFields(base, n, where, APPROVAL_FIELDS);
   }
 
   /**
@@ -339,20 +307,7 @@ final class WorkflowCompiler {
       checkArguments(base + ".arguments", "", n.arguments(), parts, refs);
     }
     String where = "a tool node";
-    unexpected(base, "prompt", n.prompt(), where);
-    unexpected(base, "system", n.system(), where);
-    unexpected(base, "route", n.route(), where);
-    unexpected(base, "model", n.model(), where);
-    unexpected(base, "max_tokens", n.maxTokens(), where);
-    unexpected(base, "temperature", n.temperature(), where);
-    unexpected(base, "output_schema", n.outputSchema(), where);
-    unexpected(base, "over", n.over(), where);
-    unexpected(base, "node", n.node(), where);
-    unexpected(base, "max_parallel", n.maxParallel(), where);
-    unexpected(base, "default", n.defaultDecision(), where);
-    unexpected(base, "on_deny", n.onDeny(), where);
-    unexpected(base, "agent", n.agent(), where);
-    unexpected(base, "context", n.context(), where);
+    onlyFields(base, n, where, TOOL_FIELDS);
   }
 
   /**
@@ -374,19 +329,7 @@ final class WorkflowCompiler {
       checkArguments(base + ".context", "", n.context(), parts, refs);
     }
     String where = "an agent node (its agent's definition sets them)";
-    unexpected(base, "system", n.system(), where);
-    unexpected(base, "route", n.route(), where);
-    unexpected(base, "model", n.model(), where);
-    unexpected(base, "max_tokens", n.maxTokens(), where);
-    unexpected(base, "temperature", n.temperature(), where);
-    unexpected(base, "output_schema", n.outputSchema(), where);
-    unexpected(base, "over", n.over(), where);
-    unexpected(base, "node", n.node(), where);
-    unexpected(base, "max_parallel", n.maxParallel(), where);
-    unexpected(base, "default", n.defaultDecision(), where);
-    unexpected(base, "on_deny", n.onDeny(), where);
-    unexpected(base, "tool", n.tool(), where);
-    unexpected(base, "arguments", n.arguments(), where);
+    onlyFields(base, n, where, AGENT_FIELDS);
   }
 
   private void checkArguments(String path, String pointer, JsonNode value, Parts parts, Set<String> refs) {
@@ -407,6 +350,44 @@ final class WorkflowCompiler {
 
   private static String unknownKind(String type) {
     return "unknown node kind '" + type + "'; supported kinds: " + kinds();
+  }
+
+  /** The optional fields of a node, in the order their problems are reported; each kind allows some. */
+  private static final Map<String, Function<NodeSpec, Object>> OPTIONAL_FIELDS = optionalFields();
+  private static final Set<String> LLM_FIELDS = Set.of("prompt", "system", "route", "model", "max_tokens",
+      "temperature", "output_schema", "retry");
+  private static final Set<String> MAP_FIELDS = Set.of("over", "node", "max_parallel", "retry");
+  private static final Set<String> APPROVAL_FIELDS = Set.of("prompt", "default", "on_deny");
+  private static final Set<String> TOOL_FIELDS = Set.of("tool", "arguments", "retry");
+  private static final Set<String> AGENT_FIELDS = Set.of("agent", "prompt", "context", "retry");
+
+  private static Map<String, Function<NodeSpec, Object>> optionalFields() {
+    Map<String, Function<NodeSpec, Object>> f = new LinkedHashMap<>();
+    f.put("prompt", NodeSpec::prompt);
+    f.put("system", NodeSpec::system);
+    f.put("route", NodeSpec::route);
+    f.put("model", NodeSpec::model);
+    f.put("max_tokens", NodeSpec::maxTokens);
+    f.put("temperature", NodeSpec::temperature);
+    f.put("output_schema", NodeSpec::outputSchema);
+    f.put("retry", NodeSpec::retry);
+    f.put("over", NodeSpec::over);
+    f.put("node", NodeSpec::node);
+    f.put("max_parallel", NodeSpec::maxParallel);
+    f.put("default", NodeSpec::defaultDecision);
+    f.put("on_deny", NodeSpec::onDeny);
+    f.put("tool", NodeSpec::tool);
+    f.put("arguments", NodeSpec::arguments);
+    f.put("agent", NodeSpec::agent);
+    f.put("context", NodeSpec::context);
+    return Collections.unmodifiableMap(f);
+  }
+
+  /** Every optional field the node sets that its kind does not take is a problem. */
+  private void onlyFields(String base, NodeSpec n, String where, Set<String> allowed) {
+    OPTIONAL_FIELDS.forEach((field, value) -> {
+      if (!allowed.contains(field)) unexpected(base, field, value.apply(n), where);
+    });
   }
 
   private void unexpected(String base, String field, Object value, String where) {
