@@ -55,7 +55,7 @@ final class RunDebugRoutes {
       return liveState.apply(tenant).apply(runId).thenApply(at -> routes.ok(StatusCodes.OK, view(runId, at)));
     }
     return journal.events(tenant, runId, atSeq.get()).thenCompose(events -> {
-      if (events.isEmpty()) return notFound(tenant, runId);
+      if (events.isEmpty()) return notFound(runId);
       RunState s = null;
       for (RunEvent e : events) s = (s == null ? RunState.empty(tenant, runId) : s).apply(e);
       return CompletableFuture.completedFuture(
@@ -66,7 +66,7 @@ final class RunDebugRoutes {
   /** {@code POST /runs/{id}/replay}: this code's decisions against the recorded ones. */
   CompletionStage<HttpResponse> replay(String tenant, String runId) {
     return journal.events(tenant, runId, Long.MAX_VALUE).thenCompose(events -> {
-      if (events.isEmpty()) return notFound(tenant, runId);
+      if (events.isEmpty()) return notFound(runId);
       RunReplay.Result result = replay.check(events);
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("run_id", runId);
@@ -127,7 +127,7 @@ final class RunDebugRoutes {
     return body;
   }
 
-  private <T> CompletionStage<T> notFound(String tenant, String runId) {
+  private static <T> CompletionStage<T> notFound(String runId) {
     return CompletableFuture.failedFuture(new ApiError(ErrorCode.NOT_FOUND, "run " + runId + " not found"));
   }
 
