@@ -151,7 +151,8 @@ public final class ChatCompletionsRoutes {
       if (!List.of("system", "developer", "user", "assistant", "tool").contains(role)) {
         throw OpenAiError.invalid("messages[" + i + "].role", "unknown role '" + role + "'");
       }
-      turns.add(new ChatMessage("developer".equals(role) ? "system" : role, contentOf(m.path("content"), i)));
+      turns.add(new ChatMessage("developer".equals(role) ? "system" : role, contentOf(m.path("content"), i),
+          toolCallsOf(m.path("tool_calls"), i), m.hasNonNull("tool_call_id") ? m.get("tool_call_id").asText() : null));
     }
     JsonNode maxTokensNode = tree.has("max_completion_tokens") ? tree.get("max_completion_tokens") : tree.get("max_tokens");
     int maxTokens = maxTokensNode == null || maxTokensNode.isNull() ? DEFAULT_MAX_TOKENS : maxTokensNode.asInt(-1);
@@ -175,6 +176,21 @@ public final class ChatCompletionsRoutes {
     var request = new LlmRequest(key, tenantId, isRoute ? model : null, isRoute ? null : model, turns,
         maxTokens, temperature, schema, settings.askTimeout(), tools, null);
     return new ChatRequest(request, model, stream, includeUsage);
+  }
+
+  /** An assistant turn's tool calls, as a client sends them back with the tools' results. */
+  private static List<ToolCall> toolCallsOf(JsonNode calls, int index) {
+    if (calls.isMissingNode() || calls.isNull()) return List.of();
+    if (!calls.isArray()) throw OpenAiError.invalid("messages[" + index + "].tool_calls", "tool_calls must be an array");
+    List<ToolCall> out = new ArrayList<>();
+    for (JsonNode c : calls) {
+      JsonNode fn = c.path("function");
+      if (!c.hasNonNull("id") || !fn.hasNonNull("name")) {
+        throw OpenAiError.invalid("messages[" + index + "].tool_calls", "every tool call needs an id and function.name");
+      }
+      out.add(new ToolCall(c.get("id").asText(), fn.get("name").asText(), fn.path("arguments").asText("{}")));
+    }
+    return out;
   }
 
   private static String contentOf(JsonNode content, int index) {
