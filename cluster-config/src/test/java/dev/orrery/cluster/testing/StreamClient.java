@@ -88,6 +88,12 @@ public final class StreamClient {
 
       @Override
       public void onOpen(WebSocket ws) {
+        // Before the first message can arrive: a drop at the first messages must find the socket.
+        c.socket = ws;
+        c.drop = () -> {
+          ws.abort();
+          c.closed.complete("dropped");
+        };
         if (reading) ws.request(1);
       }
 
@@ -114,14 +120,7 @@ public final class StreamClient {
         c.closed.completeExceptionally(error);
       }
     };
-    return HTTP.newWebSocketBuilder().buildAsync(URI.create(uri), listener).thenApply(ws -> {
-      c.socket = ws;
-      c.drop = () -> {
-        ws.abort();
-        c.closed.complete("dropped");
-      };
-      return c;
-    });
+    return HTTP.newWebSocketBuilder().buildAsync(URI.create(uri), listener).thenApply(ws -> c);
   }
 
   /** Server-Sent Events, resuming after {@code lastEventId} when it is positive. */
