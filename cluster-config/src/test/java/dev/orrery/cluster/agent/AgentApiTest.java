@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.orrery.cluster.testing.ApiClient;
+import dev.orrery.cluster.testing.FakeOpenAi;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.TestNode;
 import dev.orrery.core.port.ToolCall;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(SharedPostgres.class)
 class AgentApiTest {
-  private static final ActorTestKit fakes = ActorTestKit.create();
+  private static final FakeOpenAi fake = new FakeOpenAi();
   private static final AtomicInteger IDS = new AtomicInteger();
   private static final TestTools tools = new TestTools();
   private static FakeProviderServer provider;
@@ -49,19 +49,13 @@ class AgentApiTest {
 
   @BeforeAll
   static void start(SharedPostgres.TestDatabase db) throws Exception {
-    provider = FakeProviderServer.start(fakes.system());
-    node = TestNode.start(db, Map.of("orrery.llm.provider-defaults.max-retries", 0),
-        Map.of("OPENAI_API_KEY", "test-key", "OPENAI_BASE_URL", provider.openAiBaseUrl()), null, tools);
+    provider = fake.server();
+    node = TestNode.start(db, FakeOpenAi.NO_RETRIES, fake.env(), null, tools);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (node != null) node.close();
-    } finally {
-      provider.close();
-      fakes.shutdownTestKit();
-    }
+    fake.close(node);
   }
 
   @BeforeEach

@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.orrery.cluster.testing.ApiClient;
+import dev.orrery.cluster.testing.FakeOpenAi;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.TestNode;
 import dev.orrery.router.fake.FakeProviderServer;
 import java.util.List;
 import java.util.Map;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,26 +21,20 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(SharedPostgres.class)
 class GatewayToolConversationTest {
-  private static final ActorTestKit fakes = ActorTestKit.create();
+  private static final FakeOpenAi fake = new FakeOpenAi();
   private static FakeProviderServer provider;
   private static TestNode node;
 
   @BeforeAll
   static void start(SharedPostgres.TestDatabase db) throws Exception {
-    provider = FakeProviderServer.start(fakes.system());
+    provider = fake.server();
     provider.setRecording(true);
-    node = TestNode.start(db, Map.of("orrery.llm.provider-defaults.max-retries", 0),
-        Map.of("OPENAI_API_KEY", "test-key", "OPENAI_BASE_URL", provider.openAiBaseUrl()));
+    node = fake.startNode(db);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (node != null) node.close();
-    } finally {
-      provider.close();
-      fakes.shutdownTestKit();
-    }
+    fake.close(node);
   }
 
   @Test
