@@ -41,7 +41,7 @@ public final class LedgerBench {
     int warmup = Integer.parseInt(opts.getOrDefault("warmup", "5"));
 
     Map<String, Object> settings = new HashMap<>(Map.of("orrery.http.port", 0,
-        "pekko.remote.artery.canonical.port", 0, "pekko.loglevel", "WARNING"));
+        "pekko.remote.artery.canonical.port", 0, "pekko.management.http.port", 0, "pekko.loglevel", "WARNING"));
     opts.forEach((k, v) -> {
       if (k.startsWith("orrery.") || k.startsWith("pekko.")) settings.put(k, v); // settings to compare
     });

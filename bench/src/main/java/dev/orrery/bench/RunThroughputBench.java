@@ -56,7 +56,7 @@ public final class RunThroughputBench {
     var failed = new AtomicLong();
     Map<String, Object> settings = new java.util.HashMap<>(Map.of(
         "orrery.http.port", 0,
-        "pekko.remote.artery.canonical.port", 0,
+        "pekko.remote.artery.canonical.port", 0, "pekko.management.http.port", 0,
         "pekko.loglevel", "WARNING",
         "orrery.llm.simulated.latency-ms", 0));
     opts.forEach((k, v) -> {

@@ -64,7 +64,7 @@ public final class StreamLatencyBench {
     Persisted persisted = new Persisted();
     Map<String, Object> settings = new HashMap<>(Map.of(
         "orrery.http.port", 0,
-        "pekko.remote.artery.canonical.port", 0,
+        "pekko.remote.artery.canonical.port", 0, "pekko.management.http.port", 0,
         "pekko.loglevel", "WARNING",
         "orrery.llm.simulated.latency-ms", latencyMs,
         // Far more connections from one client than a person makes; the per-key limit is not measured.

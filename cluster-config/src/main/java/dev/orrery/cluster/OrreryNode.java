@@ -73,8 +73,11 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 import org.apache.pekko.stream.UniqueKillSwitch;
@@ -120,9 +123,11 @@ public final class OrreryNode {
   private final List<Bootstrap.MintedKey> mintedKeys;
   private final BudgetLedger ledger;
   private final Tenants tenants;
+  private final Optional<String> management;
 
   private OrreryNode(ActorSystem<Void> system, ServerBinding binding, LlmRouter llm, String databaseDescription,
-      List<Bootstrap.MintedKey> mintedKeys, BudgetLedger ledger, Tenants tenants) {
+      List<Bootstrap.MintedKey> mintedKeys, BudgetLedger ledger, Tenants tenants, Optional<String> management) {
+    this.management = management;
     this.ledger = ledger;
     this.tenants = tenants;
     this.system = system;
@@ -150,6 +155,7 @@ public final class OrreryNode {
           .withFallback(databaseConfig(url, user, password))
           .withFallback(ConfigFactory.load())
           .resolve();
+      config = ClusterJoin.settings(config).withFallback(config);
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "orrery", config);
       EmbeddedDatabase toStop = embedded;
       if (toStop != null) {
@@ -172,10 +178,17 @@ public final class OrreryNode {
   private static OrreryNode assemble(ActorSystem<Void> system, Options options, String url, String user,
       String password, String databaseDescription) throws Exception {
     Config config = system.settings().config();
-    Cluster cluster = Cluster.get(system);
-    if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    }
+    NodeHealth health = NodeHealth.get(system);
+    // Readiness goes off first on SIGTERM; the node goes on serving for unready-grace so that a load
+    // balancer stops sending before the port closes (service-unbind), then requests drain and shards
+    // hand off.
+    Duration unreadyGrace = config.getDuration("orrery.shutdown.unready-grace");
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "readiness-off", () -> {
+      health.drain();
+      return org.apache.pekko.pattern.Patterns.after(unreadyGrace, system.classicSystem().scheduler(),
+          system.executionContext(), () -> CompletableFuture.completedFuture(Done.getInstance()));
+    });
+    Optional<String> management = ClusterJoin.start(system);
     LlmRouter llm = LlmRouter.start(system, config, options.env(), OrreryNode::adapterFor);
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-llm-router", () -> {
       llm.stop();
@@ -248,15 +261,38 @@ public final class OrreryNode {
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),
           !adminKey.isBlank(), Duration.ofSeconds(30));
-      ServerBinding binding = HttpEdge.bind(system, edge, HttpEdge.routes(json, api, gateway))
+      Duration readyTimeout = Duration.ofSeconds(2);
+      ServerBinding binding = HttpEdge.bind(system, edge,
+              HttpEdge.routes(json, api, gateway, () -> health.ready(readyTimeout)))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
-      return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants);
+      health.started(List.of(
+          new NodeHealth.Part("database", () -> CompletableFuture.supplyAsync(() -> reachable(readSide), blocking)),
+          new NodeHealth.Part("sharding", () -> shardingAnswers(system, readyTimeout))));
+      return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants, management);
     } catch (Exception e) {
       usageProjection.shutdown();
       readSide.close();
       system.terminate();
       throw e;
     }
+  }
+
+  /** The database of the journal and read sides answers (the read-side pool reaches the same server). */
+  private static boolean reachable(HikariDataSource pool) {
+    try (var connection = pool.getConnection()) {
+      return connection.isValid(2);
+    } catch (java.sql.SQLException e) {
+      return false;
+    }
+  }
+
+  /** Sharding answers: the coordinator knows the run regions (stats go through it to every region). */
+  private static CompletionStage<Boolean> shardingAnswers(ActorSystem<?> system, Duration timeout) {
+    return AskPattern.<ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
+            ClusterSharding.get(system).shardState(),
+            replyTo -> new GetClusterShardingStats(RunEntity.KEY, timeout, replyTo),
+            timeout.plusMillis(500), system.scheduler())
+        .thenApply(stats -> !stats.getRegions().isEmpty());
   }
 
   /** What the gateway lists besides the routes: every model a configured provider serves. */
@@ -306,6 +342,11 @@ public final class OrreryNode {
 
   public String baseUrl() {
     return "http://" + binding.localAddress().getHostString() + ":" + httpPort();
+  }
+
+  /** Pekko Management's base URL ({@code /alive}, {@code /ready}, {@code /cluster/members}), if it runs. */
+  public Optional<String> managementUrl() {
+    return management;
   }
 
   public LlmRouter llm() {

@@ -5,17 +5,20 @@ import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.orrery.edge.gateway.ChatCompletionsRoutes;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
@@ -30,11 +33,19 @@ public final class HttpEdge {
   public record Api(RunRoutes runs, TenantRoutes tenants, BudgetRoutes budgets, AuthRoutes auth,
       ReportRoutes reports, ToolRoutes tools, AgentRoutes agents) {}
 
-  public static Route routes(ObjectMapper json, Api api, ChatCompletionsRoutes gateway) {
+  /**
+   * @param readiness whether the node should get traffic (the same answer as management's {@code /ready}):
+   *     {@code /ready} answers 200 or 503
+   */
+  public static Route routes(ObjectMapper json, Api api, ChatCompletionsRoutes gateway,
+      Supplier<CompletionStage<Boolean>> readiness) {
     ErrorEnvelope errors = new ErrorEnvelope(json);
     return handleExceptions(errors.exceptionHandler(), () -> handleRejections(errors.rejectionHandler(), () -> concat(
         path("health", () -> get(() -> complete(HttpResponse.create()
             .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))),
+        path("ready", () -> get(() -> onSuccess(readiness.get(), ready -> complete(HttpResponse.create()
+            .withStatus(ready ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE)
+            .withEntity(ContentTypes.APPLICATION_JSON, ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}"))))),
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(api.runs().route(), api.tenants().route(),
             api.budgets().route(), api.auth().route(), api.reports().route(), api.tools().route(),
             api.agents().route()))),

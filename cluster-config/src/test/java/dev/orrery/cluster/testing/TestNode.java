@@ -64,6 +64,9 @@ public final class TestNode implements AutoCloseable {
     Map<String, Object> overrides = new HashMap<>();
     overrides.put("orrery.http.port", 0);
     overrides.put("pekko.remote.artery.canonical.port", 0);
+    overrides.put("pekko.management.http.port", 0);
+    // No load balancer to tell: a stopping test node closes its port at once.
+    overrides.put("orrery.shutdown.unready-grace", "0s");
     overrides.put("pekko.coordinated-shutdown.exit-jvm", "off");
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     overrides.put("orrery.auth.admin-key", PLATFORM_KEY);
