@@ -74,6 +74,8 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
@@ -188,6 +190,7 @@ public final class OrreryNode {
       return org.apache.pekko.pattern.Patterns.after(unreadyGrace, system.classicSystem().scheduler(),
           system.executionContext(), () -> CompletableFuture.completedFuture(Done.getInstance()));
     });
+    armPauseFence(system);
     Optional<String> management = ClusterJoin.start(system);
     LlmRouter llm = LlmRouter.start(system, config, options.env(), OrreryNode::adapterFor);
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-llm-router", () -> {
@@ -275,6 +278,21 @@ public final class OrreryNode {
       system.terminate();
       throw e;
     }
+  }
+
+  /**
+   * A pause long enough for the others to count this node unreachable holds journal writes; one long
+   * enough for them to have downed it (failure detection and half the resolver's stable-after) closes the
+   * fence and the node downs itself, since its runs now live elsewhere.
+   */
+  private static void armPauseFence(ActorSystem<?> system) {
+    Config config = system.settings().config();
+    Duration hold = config.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause");
+    Duration close = hold.plus(config.getDuration("pekko.cluster.split-brain-resolver.stable-after").dividedBy(2));
+    Cluster cluster = Cluster.get(system);
+    PauseFence.Breach breach = paused -> cluster.manager().tell(new Down(cluster.selfMember().address()));
+    PauseFence.jvm().arm(hold, close, breach);
+    system.getWhenTerminated().thenRun(() -> PauseFence.jvm().disarm(breach));
   }
 
   /** The database of the journal and read sides answers (the read-side pool reaches the same server). */

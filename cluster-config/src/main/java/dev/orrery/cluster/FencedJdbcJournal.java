@@ -1,0 +1,30 @@
+package dev.orrery.cluster;
+
+import com.typesafe.config.Config;
+import org.apache.pekko.dispatch.Futures;
+import org.apache.pekko.persistence.AtomicWrite;
+import org.apache.pekko.persistence.jdbc.journal.JdbcAsyncWriteJournal;
+import scala.collection.immutable.Seq;
+import scala.concurrent.Future;
+import scala.runtime.BoxedUnit;
+import scala.util.Try;
+
+/**
+ * pekko-persistence-jdbc's journal behind the {@link PauseFence}: a write from a process that was just
+ * frozen fails (the entity stops, as on any journal failure) instead of landing after the run moved to
+ * another node.
+ */
+public final class FencedJdbcJournal extends JdbcAsyncWriteJournal {
+  public FencedJdbcJournal(Config config) {
+    super(config);
+  }
+
+  @Override
+  public Future<Seq<Try<BoxedUnit>>> asyncWriteMessages(Seq<AtomicWrite> messages) {
+    if (!PauseFence.jvm().allowsWrites()) {
+      return Futures.failed(new IllegalStateException(
+          "journal write refused: this process was paused longer than the cluster's failure detector allows"));
+    }
+    return super.asyncWriteMessages(messages);
+  }
+}

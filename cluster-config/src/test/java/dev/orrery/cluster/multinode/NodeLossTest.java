@@ -1,0 +1,67 @@
+package dev.orrery.cluster.multinode;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.orrery.cluster.testing.SharedPostgres;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Three node processes, 200 runs in flight on a simulated provider with latency, {@code kill -9} of one
+ * node: the others down it, rehydrate its runs and re-dispatch their open steps; every run completes and
+ * no step's success is persisted twice. Prints the time from the kill until every run moved again.
+ */
+@ExtendWith(SharedPostgres.class)
+class NodeLossTest {
+  static final int RUNS = 200;
+  static final int STEPS = 12;
+
+  /** Faster failure handling than production's defaults, so the test is short; the bench uses the defaults too. */
+  static final Map<String, String> FAST_FAILOVER = Map.of(
+      "ORRERY_SIM_LATENCY_MS", "700",
+      "ORRERY_FAILURE_DETECTOR_PAUSE", "2s",
+      "ORRERY_SBR_STABLE_AFTER", "2s",
+      "ORRERY_UNREADY_GRACE", "1s");
+
+  @Test
+  void runsOfAKilledNodeCompleteElsewhere(SharedPostgres.TestDatabase db) throws Exception {
+    var journal = new JournalRows(db);
+    try (var cluster = new LoopbackCluster(db, 3, FAST_FAILOVER, "loss").start()) {
+      long submitting = System.nanoTime();
+      List<String> runs = ClusterWorkload.submit(cluster, List.of(0, 1, 2), RUNS, STEPS);
+      System.out.printf("Submitted %d runs in %d ms%n", RUNS, (System.nanoTime() - submitting) / 1_000_000);
+      // Every run accepted (201 came after RunAccepted was persisted) and none can have finished yet.
+      Set<String> finishedBefore = journal.runsWith("RunCompleted");
+
+      long killedAt = System.currentTimeMillis();
+      cluster.node(2).kill9();
+      Set<String> inFlight = new HashSet<>(runs);
+      inFlight.removeAll(finishedBefore);
+      assertTrue(inFlight.size() >= RUNS * 3 / 4, "most runs were in flight at the kill: " + inFlight.size());
+
+      Eventually.within(Duration.ofSeconds(60), () -> {
+        Map<String, Long> moved = journal.firstWriteAfter(killedAt);
+        assertTrue(moved.keySet().containsAll(inFlight),
+            () -> (inFlight.size() - moved.keySet().stream().filter(inFlight::contains).count()) + " runs not moved yet");
+      });
+      Map<String, Long> moved = journal.firstWriteAfter(killedAt);
+      long recovered = inFlight.stream().mapToLong(moved::get).max().orElseThrow() - killedAt;
+      System.out.printf("Node loss: %d runs in flight, every one persisted again %d ms after kill -9%n",
+          inFlight.size(), recovered);
+
+      cluster.awaitMembersUp(0, 2);
+      Eventually.within(Duration.ofSeconds(120), () ->
+          assertEquals(RUNS, journal.runsWith("RunCompleted").size(), "runs completed"));
+      assertEquals(Map.of(), journal.duplicateSuccesses(), "each step's success persisted once");
+      Map<String, Integer> successes = journal.countPerRun("StepSucceeded");
+      for (String run : runs) assertEquals(STEPS, successes.get(run), "steps done of " + run);
+      assertEquals(Set.of(), journal.runsWithGaps(), "no run lost or doubled an event");
+    }
+  }
+}
