@@ -384,9 +384,16 @@ final class Invariants {
       assertTrue(kv.length == 2 && kv[1].equals(podLabels.get(kv[0].strip())), m.says("discovery looks for pods "
           + selector + ", the pods are labelled " + podLabels));
     }
-    String portName = node.getString("pekko.discovery.kubernetes-api.pod-port-name");
-    assertEquals(node.getInt("pekko.management.http.port"), port(portName).getContainerPort(),
-        m.says("discovery reaches management at the port named " + portName));
+    // The port bootstrap probes: the container port named by contact-point-discovery.port-name, or, with
+    // none, contact-point.fallback-port (management's own port unless set).
+    String bootstrap = "pekko.management.cluster.bootstrap.";
+    String portName = node.getString(bootstrap + "contact-point-discovery.port-name");
+    String fallback = node.getString(bootstrap + "contact-point.fallback-port");
+    int probed = !portName.isBlank() ? port(portName).getContainerPort()
+        : fallback.startsWith("<") ? node.getInt("pekko.management.http.port") : Integer.parseInt(fallback);
+    assertEquals(port("management").getContainerPort(), probed, m.says("Cluster Bootstrap probes the pods it "
+        + "discovers on port " + probed + (portName.isBlank() ? " (its fallback-port)" : " (named " + portName + ")")
+        + ", where management must listen"));
     assertEquals(PodEnvironment.POD_IP, node.getString("pekko.management.http.hostname"),
         m.says("management's hostname"));
     assertEquals("0.0.0.0", node.getString("pekko.management.http.bind-hostname"), m.says("management's bind-hostname"));
