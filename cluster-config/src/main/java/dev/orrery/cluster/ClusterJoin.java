@@ -42,7 +42,7 @@ public final class ClusterJoin {
   }
 
   /** What the resolved configuration implies for Pekko's own keys; wins over that configuration. */
-  static Config settings(Config config) {
+  public static Config settings(Config config) {
     String system = "orrery";
     List<String> seeds = list(config.getString("orrery.cluster.seed-nodes"));
     String appVersion = config.getString("orrery.cluster.app-version");
@@ -71,6 +71,15 @@ public final class ClusterJoin {
       if (!endpoints.isEmpty()) {
         c = c.withValue("pekko.discovery.config.services." + service + ".endpoints",
             ConfigValueFactory.fromIterable(endpoints));
+        // Nodes on one machine have a management port each: probe every listed one, not only those on
+        // this node's own port (Bootstrap's default filter).
+        c = c.withValue("pekko.management.cluster.bootstrap.contact-point.filter-on-fallback-port",
+            ConfigValueFactory.fromAnyRef(false));
+      }
+      if (discovery.equals("kubernetes-api")) {
+        // A pod lists several ports; Bootstrap probes the one named like the Deployment's management port.
+        c = c.withValue("pekko.management.cluster.bootstrap.contact-point-discovery.port-name",
+            ConfigValueFactory.fromAnyRef("management"));
       }
     }
     return c;

@@ -141,6 +141,11 @@ public final class OrreryNode {
 
   public static OrreryNode start(Options options) throws Exception {
     DatabaseSettings db = options.database();
+    if (db.embedded() && joinsOthers(options.overrides().withFallback(ConfigFactory.load()))) {
+      // Each node would keep its own journal: runs would never move between them.
+      throw new IllegalArgumentException("the nodes of a cluster share one PostgreSQL: set ORRERY_DB_URL "
+          + "(orrery db runs the embedded one on its own for a local cluster)");
+    }
     EmbeddedDatabase embedded = null;
     String url = db.url();
     String user = db.user();
@@ -158,6 +163,11 @@ public final class OrreryNode {
           .withFallback(ConfigFactory.load())
           .resolve();
       config = ClusterJoin.settings(config).withFallback(config);
+      if (embedded != null) {
+        // The embedded server's fast shutdown runs in this phase; an external database needs no time there.
+        config = ConfigFactory.parseString("pekko.coordinated-shutdown.phases.before-actor-system-terminate.timeout = 30s")
+            .withFallback(config);
+      }
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "orrery", config);
       EmbeddedDatabase toStop = embedded;
       if (toStop != null) {
@@ -293,6 +303,13 @@ public final class OrreryNode {
     PauseFence.Breach breach = paused -> cluster.manager().tell(new Down(cluster.selfMember().address()));
     PauseFence.jvm().arm(hold, close, breach);
     system.getWhenTerminated().thenRun(() -> PauseFence.jvm().disarm(breach));
+  }
+
+  /** Whether this node is configured to join other nodes (seed nodes or Cluster Bootstrap). */
+  private static boolean joinsOthers(Config config) {
+    return !config.getString("orrery.cluster.seed-nodes").isBlank()
+        || !config.getString("orrery.cluster.discovery").isBlank()
+        || !config.getStringList("pekko.cluster.seed-nodes").isEmpty();
   }
 
   /** The database of the journal and read sides answers (the read-side pool reaches the same server). */

@@ -58,7 +58,7 @@ class InvariantsTest {
     assertEquals(Duration.ofSeconds(20), phases.get("before-service-unbind"));
     assertEquals(Duration.ofSeconds(12), phases.get("service-requests-done"));
     assertEquals(Duration.ofSeconds(10), phases.get("cluster-sharding-shutdown-region"));
-    assertEquals(Duration.ofSeconds(30), phases.get("before-actor-system-terminate"));
+    assertEquals(Duration.ofSeconds(5), phases.get("before-actor-system-terminate"), "30 s only with the embedded database");
     assertEquals(Duration.ofSeconds(2), NodeConfig.defaults().getDuration("orrery.shutdown.unready-grace"));
     assertEquals(Duration.ofSeconds(5), NodeConfig.resolvedWith(Map.of("ORRERY_UNREADY_GRACE", "5s"))
         .getDuration("orrery.shutdown.unready-grace"));
