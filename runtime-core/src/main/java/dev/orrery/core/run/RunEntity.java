@@ -19,6 +19,7 @@ import dev.orrery.core.run.RunEvent.ApprovalRequested;
 import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.RunAccepted;
 import dev.orrery.core.run.RunEvent.RunCancelled;
+import dev.orrery.core.run.RunEvent.RunCompleted;
 import dev.orrery.core.run.RunEvent.RunFailed;
 import dev.orrery.core.run.RunEvent.StepRetryScheduled;
 import dev.orrery.core.run.RunEvent.StepScheduled;
@@ -299,8 +300,11 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   @Override
   public boolean shouldSnapshot(RunState state, RunEvent event, long sequenceNr) {
-    // A finished run is read far more often than it is written: recover it from one snapshot.
-    return state.isFinished();
+    // A finished run is read far more often than it is written: recover it from one snapshot. Pekko asks
+    // with the state after the event when one event is persisted, but with the state before it when
+    // several are (a step's success and the run's end go together): the terminal event decides either way.
+    return state.isFinished() || event instanceof RunCompleted || event instanceof RunFailed
+        || event instanceof RunCancelled;
   }
 
   @Override
