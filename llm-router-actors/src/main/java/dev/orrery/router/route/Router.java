@@ -129,6 +129,7 @@ public final class Router {
    */
   public RouteDefinition definition(String routeName, String model) {
     String name = routeName == null ? ProviderCatalog.DEFAULT_ROUTE : routeName;
+    if (!routes.containsKey(name)) return null; // never cached: the names come from workflows
     if (model != null) return describe(name, routeName == null, model);
     return definitions.computeIfAbsent(name, n -> Optional.ofNullable(describe(n, routeName == null, null))).orElse(null);
   }
