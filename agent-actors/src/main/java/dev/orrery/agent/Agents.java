@@ -22,6 +22,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -107,6 +108,19 @@ public final class Agents implements AgentPort {
       if (version == null) return versions.get(versions.size() - 1);
       return versions.stream().filter(v -> v.version() == version).findFirst().orElseThrow(() -> new StepFailure(
           ErrorCode.NOT_FOUND.name(), "agent '" + name + "' has no version " + version, false));
+    });
+  }
+
+  /** One read of the tenant's registry: each named agent's active version, as a run pins it. */
+  @Override
+  public CompletionStage<Map<String, Integer>> activeVersions(String tenantId, Set<String> agentNames) {
+    return tenantVersions(tenantId).thenApply(own -> {
+      Map<String, Integer> active = new LinkedHashMap<>();
+      for (String name : agentNames) catalog.get(name).ifPresent(v -> active.put(name, v.version()));
+      for (AgentVersion v : own) {
+        if (agentNames.contains(v.name())) active.put(v.name(), v.version()); // oldest first: the last one wins
+      }
+      return active;
     });
   }
 

@@ -21,6 +21,7 @@ import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.ForkOrigin;
 import dev.orrery.core.run.RunEntity;
 import dev.orrery.core.run.RunFork;
+import dev.orrery.core.run.RunPins;
 import dev.orrery.core.run.RunStatus;
 import dev.orrery.core.run.RunIds;
 import dev.orrery.core.run.RunView;
@@ -153,18 +154,24 @@ public final class RunRoutes {
   }
 
   private CompletionStage<HttpResponse> startFork(String tenant, RunFork fork, Optional<String> idempotencyKey) {
-    return startRun(tenant, new SubmitRequest(fork.spec(), fork.inputs()), fork.origin(), idempotencyKey);
+    return startRun(tenant, new SubmitRequest(fork.spec(), fork.inputs()), fork.origin(), fork.pins(), idempotencyKey);
   }
 
   private CompletionStage<HttpResponse> startRun(String tenant, SubmitRequest submit, ForkOrigin fork,
       Optional<String> idempotencyKey) {
+    return startRun(tenant, submit, fork, null, idempotencyKey);
+  }
+
+  /** @param inherited a fork's original's pins, or null for a run that pins what is current */
+  private CompletionStage<HttpResponse> startRun(String tenant, SubmitRequest submit, ForkOrigin fork,
+      RunPins inherited, Optional<String> idempotencyKey) {
     String runId = idempotencyKey.map(k -> RunIds.fromIdempotencyKey(tenant, k)).orElseGet(RunIds::newRunId);
     String digest = submit.digest(json);
     // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
     // or that had already ended (a repeated key), gives its slot back.
     return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
         .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
-            idempotencyKey.orElse(null), digest, fork, replyTo), settings.askTimeout())
+            idempotencyKey.orElse(null), digest, fork, inherited, replyTo), settings.askTimeout())
         .whenComplete((started, failure) -> {
           if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
         })

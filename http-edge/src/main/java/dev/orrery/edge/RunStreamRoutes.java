@@ -78,7 +78,7 @@ final class RunStreamRoutes {
   private RunUpdate control(String type, String reason) {
     var data = json.createObjectNode();
     if (reason != null) data.put("reason", reason);
-    return new RunUpdate(null, type, null, null, Instant.now(), true, data);
+    return new RunUpdate(null, type, null, null, null, Instant.now(), true, data);
   }
 
   private String write(RunUpdate u) {

@@ -5,6 +5,7 @@ import dev.orrery.core.port.CallEstimate;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
+import dev.orrery.core.port.RouteDefinition;
 import dev.orrery.core.port.TokenEstimate;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -47,6 +48,11 @@ public final class BudgetedLlmPort implements LlmPort {
         estimate);
     return budget.reserve(reservation)
         .thenComposeAsync(reserved -> call(request, reservation), executor);
+  }
+
+  @Override
+  public RouteDefinition routeFor(String route, String model) {
+    return llm.routeFor(route, model);
   }
 
   private CompletionStage<LlmResult> call(LlmRequest request, BudgetPort.Reservation reservation) {

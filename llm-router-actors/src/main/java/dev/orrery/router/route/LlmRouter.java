@@ -6,6 +6,7 @@ import dev.orrery.core.port.CallEstimate;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
+import dev.orrery.core.port.RouteDefinition;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.TokenEstimate;
 import dev.orrery.core.port.Usage;
@@ -171,6 +172,12 @@ public final class LlmRouter implements LlmPort {
       // The call itself will be refused with this reason; its estimate need not repeat it.
     }
     return new CallEstimate(TokenEstimate.callTokens(request.messages(), request.maxTokens()), cost);
+  }
+
+  /** The route's definition on this node, as a run pins it (see {@link Router} on pinned routes). */
+  @Override
+  public RouteDefinition routeFor(String route, String model) {
+    return router.definition(route, model);
   }
 
   /** A call that throws instead of failing its future must still end every caller's wait. */

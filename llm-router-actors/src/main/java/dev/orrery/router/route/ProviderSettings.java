@@ -126,6 +126,11 @@ public record ProviderSettings(
     return kind == Kind.SIMULATED ? models.get(0).named(model) : null;
   }
 
+  /** The same endpoint offering only {@code subset} of its models (a pinned route's). */
+  ProviderSettings withModels(List<ModelSettings> subset) {
+    return new ProviderSettings(name, kind, baseUrl, apiKeyEnv, apiKey, subset, limits, simulated);
+  }
+
   /** Never prints the key. */
   @Override
   public String toString() {

@@ -2,6 +2,7 @@ package dev.orrery.router.route;
 
 import dev.orrery.core.ErrorCode;
 import dev.orrery.core.port.LlmRequest;
+import dev.orrery.core.port.RouteDefinition;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.router.actor.ProviderActor;
 import dev.orrery.router.actor.ProviderStats;
@@ -17,9 +18,12 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -35,6 +39,13 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  * provider actor in turn until one serves. A failure that another provider may not have (unavailable,
  * rate-limited, 5xx, timeout) moves the call on; a client error does not, since the request itself is
  * wrong. Stages fail with {@link StepFailure} in the edge's vocabulary.
+ *
+ * <p><b>Pinned routes.</b> A run records each node's route as it was when the run started
+ * ({@link #definition}) and its calls carry it ({@link LlmRequest#pinnedRoute()}). A call whose pinned
+ * definition differs from the route as configured here is served over the pinned one: its policy, its
+ * tier, and its candidates whose providers (and models) this node has; a pinned provider or model this
+ * node no longer has is left out, and when none is left the call takes the route as configured here.
+ * Prices, limits and breakers are always this node's.
  *
  * <p>A plain object rather than an actor: it holds no state of its own beyond the providers' stats,
  * which their actors publish, so an actor would only serialize calls that need no ordering.
@@ -57,6 +68,12 @@ public final class Router {
   public record Routed(ProviderResponse response, ProviderSettings provider, ModelSettings model, List<String> tried) {}
 
   private record Route(RouteSettings settings, RoutePolicy policy) {}
+
+  /** Whom a call may go to, and the policy that orders them. */
+  private record Selection(RoutePolicy policy, List<Candidate> candidates) {}
+
+  /** Each route's definition for calls that pin no model (a route's definition never changes on a node). */
+  private final Map<String, Optional<RouteDefinition>> definitions = new ConcurrentHashMap<>();
 
   private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
   private final Map<String, Route> routes = new LinkedHashMap<>();
@@ -102,7 +119,114 @@ public final class Router {
 
   /** The candidates in the order the route's policy would try them now. */
   List<Candidate> candidates(LlmRequest request) {
-    return routeOf(request).policy().order(eligible(request), random.get());
+    Selection s = selection(request);
+    return s.policy().order(s.candidates(), random.get());
+  }
+
+  /**
+   * The route a call naming {@code routeName} and {@code model} takes on this node, as data: what a run
+   * pins. Null when the route is unknown or no provider of it serves.
+   */
+  public RouteDefinition definition(String routeName, String model) {
+    String name = routeName == null ? ProviderCatalog.DEFAULT_ROUTE : routeName;
+    if (!routes.containsKey(name)) return null; // never cached: the names come from workflows
+    if (model != null) return describe(name, routeName == null, model);
+    return definitions.computeIfAbsent(name, n -> Optional.ofNullable(describe(n, routeName == null, null))).orElse(null);
+  }
+
+  private RouteDefinition describe(String name, boolean unnamed, String model) {
+    Route route = routes.get(name);
+    if (route == null) return null;
+    RouteSettings r = route.settings();
+    boolean weighted = r.policy() == RouteSettings.Policy.WEIGHTED;
+    List<RouteDefinition.Candidate> candidates = new ArrayList<>();
+    for (String provider : r.providers()) {
+      ProviderSettings p = endpoints.get(provider).settings();
+      Double weight = weighted ? Double.valueOf(r.weight(provider)) : null;
+      if (model != null) {
+        ModelSettings m = p.serving(model);
+        if (m != null) candidates.add(new RouteDefinition.Candidate(provider, m.name(), weight));
+        continue;
+      }
+      for (ModelSettings m : modelsPolicyMayPick(route, p)) {
+        candidates.add(new RouteDefinition.Candidate(provider, m.name(), weight));
+      }
+    }
+    if (candidates.isEmpty() && model != null && unnamed) {
+      // As a call does: a pinned model outside the default route's providers goes to any that serves it.
+      for (Endpoint e : endpoints.values()) {
+        ModelSettings m = e.settings().serving(model);
+        if (m != null) candidates.add(new RouteDefinition.Candidate(e.settings().name(), m.name(), null));
+      }
+    }
+    if (candidates.isEmpty()) return null;
+    return new RouteDefinition(name, model, policyName(r.policy()), r.tier(), candidates);
+  }
+
+  /**
+   * The models of a provider the route's policy may ask for when a call pins none: the first of the
+   * route's tier, or for {@code cost-aware}, which picks the cheapest for each call's size, every one of it.
+   */
+  private static List<ModelSettings> modelsPolicyMayPick(Route route, ProviderSettings provider) {
+    int tier = route.settings().tier();
+    if (route.settings().policy() != RouteSettings.Policy.COST_AWARE) {
+      ModelSettings m = route.policy().model(provider, tier, 0, 0);
+      return m == null ? List.of() : List.of(m);
+    }
+    return provider.models().stream().filter(m -> m.tier() >= tier).toList();
+  }
+
+  static String policyName(RouteSettings.Policy policy) {
+    return policy.name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
+  /**
+   * The pinned route when the call carries one that differs from this node's route and this node can
+   * serve some of it; otherwise the route as configured here.
+   */
+  private Selection selection(LlmRequest request) {
+    RouteDefinition pinned = request.pinnedRoute();
+    if (pinned != null && !pinned.equals(definition(request.route(), request.model()))) {
+      Selection s = pinnedSelection(pinned, request);
+      if (s != null) return s;
+    }
+    Route route = routeOf(request);
+    return new Selection(route.policy(), eligibleNow(route, request));
+  }
+
+  /** The pinned definition over this node's providers, or null when it has none of its candidates. */
+  private Selection pinnedSelection(RouteDefinition pinned, LlmRequest request) {
+    Map<String, List<String>> modelsByProvider = new LinkedHashMap<>();
+    Map<String, Double> weights = new LinkedHashMap<>();
+    for (RouteDefinition.Candidate c : pinned.candidates()) {
+      if (!endpoints.containsKey(c.provider())) continue;
+      modelsByProvider.computeIfAbsent(c.provider(), k -> new ArrayList<>()).add(c.model());
+      if (c.weight() != null) weights.put(c.provider(), c.weight());
+    }
+    if (modelsByProvider.isEmpty()) return null;
+    RouteSettings settings;
+    try {
+      settings = new RouteSettings(pinned.route(), RouteSettings.Policy.parse(pinned.route(), pinned.policy()),
+          List.copyOf(modelsByProvider.keySet()), weights, pinned.tier(), false);
+    } catch (IllegalArgumentException unusable) {
+      return null; // e.g. weighted, and only weight-0 providers are left here
+    }
+    RoutePolicy policy = RoutePolicy.of(settings);
+    long promptTokens = TokenEstimate.promptTokens(request.messages());
+    List<Candidate> candidates = new ArrayList<>();
+    modelsByProvider.forEach((name, models) -> {
+      Endpoint e = endpoints.get(name);
+      List<ModelSettings> served = new ArrayList<>();
+      for (String m : models) {
+        ModelSettings s = e.settings().serving(m);
+        if (s != null) served.add(s);
+      }
+      if (served.isEmpty()) return;
+      ModelSettings model = request.model() != null ? served.get(0)
+          : policy.model(e.settings().withModels(served), settings.tier(), promptTokens, request.maxTokens());
+      if (model != null) candidates.add(candidate(e, model, promptTokens, request.maxTokens()));
+    });
+    return candidates.isEmpty() ? null : new Selection(policy, candidates);
   }
 
   private Route routeOf(LlmRequest request) {
@@ -119,7 +243,10 @@ public final class Router {
    * from (without the policy's ordering, which may draw random numbers, on every call's path).
    */
   List<Candidate> eligible(LlmRequest request) {
-    Route route = routeOf(request);
+    return selection(request).candidates();
+  }
+
+  private List<Candidate> eligibleNow(Route route, LlmRequest request) {
     String routeName = route.settings().name();
     long promptTokens = TokenEstimate.promptTokens(request.messages());
     List<Candidate> candidates = new ArrayList<>();

@@ -12,6 +12,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.orrery.core.port.ChatMessage;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
+import dev.orrery.core.port.RouteDefinition;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.Usage;
 import dev.orrery.router.actor.ScriptedAdapter;
@@ -88,6 +89,65 @@ class LlmRouterTest {
 
   private static String breakerOf(LlmRouter router, String provider) throws Exception {
     return router.status(provider).toCompletableFuture().get(5, TimeUnit.SECONDS).breakerState();
+  }
+
+  @Test
+  void aRoutesDefinitionListsItsCandidatesInPriorityOrderAsItsPolicyWouldPickThem() {
+    String twoModels = "models = [{name = small, tier = 1, input-usd-per-million = 1, output-usd-per-million = 2},"
+        + " {name = large, tier = 2, input-usd-per-million = 5, output-usd-per-million = 9}]";
+    LlmRouter router = router("providers = [" + endpoint("a", twoModels) + ", " + endpoint("b", twoModels) + "]\n"
+        + "routes { default {}\n cheap { policy = cost-aware, providers = [b, a] }\n"
+        + " split { policy = weighted, weights { a = 3, b = 1 }, tier = 2 } }",
+        ScriptedAdapter.answering("a"), ScriptedAdapter.answering("b"));
+
+    RouteDefinition fallback = router.routeFor(null, null);
+    assertEquals(new RouteDefinition("default", null, "fallback", 1, List.of(
+        new RouteDefinition.Candidate("a", "small", null), new RouteDefinition.Candidate("b", "small", null))), fallback);
+    assertSame(fallback, router.routeFor("default", null), "computed once per route");
+    assertEquals(List.of("b/small", "b/large", "a/small", "a/large"), names(router.routeFor("cheap", null)),
+        "cost-aware picks among every model of its tier per call, so all of them are candidates");
+    RouteDefinition split = router.routeFor("split", null);
+    assertEquals(List.of("a/large", "b/large"), names(split));
+    assertEquals(3.0, split.candidates().get(0).weight());
+    assertEquals(List.of("b/large", "a/large"), names(router.routeFor("cheap", "large")), "a pinned model");
+    assertEquals(null, router.routeFor("missing", null));
+    assertEquals(null, router.routeFor(null, "unheard-of"));
+  }
+
+  @Test
+  void aCallPinnedToAnEarlierDefinitionOfItsRouteIsServedOverThatDefinition() throws Exception {
+    var a = ScriptedAdapter.answering("a");
+    var b = ScriptedAdapter.answering("b");
+    LlmRouter router = router("providers = [" + endpoint("a", "") + ", " + endpoint("b", "") + "]", a, b);
+    // When the run started, the default route was b alone; it is a then b now.
+    RouteDefinition then = new RouteDefinition("default", null, "fallback", 1,
+        List.of(new RouteDefinition.Candidate("b", "m-b", null)));
+
+    assertEquals("a", call(router, request(null, null, "now")).provider());
+    LlmResult pinned = call(router, request(null, null, "then").withPinnedRoute(then));
+    assertEquals("b", pinned.provider());
+    assertEquals(List.of("b"), pinned.tried(), "only the pinned candidates");
+    assertEquals("a", call(router, request(null, null, "same").withPinnedRoute(router.routeFor(null, null))).provider(),
+        "a pin equal to the route as configured is the route");
+  }
+
+  @Test
+  void pinnedProvidersOrModelsThisNodeLacksAreLeftOutAndWithNoneLeftTheRouteAsConfiguredServes() throws Exception {
+    var a = ScriptedAdapter.answering("a");
+    var b = ScriptedAdapter.answering("b");
+    LlmRouter router = router("providers = [" + endpoint("a", "") + ", " + endpoint("b", "") + "]", a, b);
+    RouteDefinition partly = new RouteDefinition("default", null, "fallback", 1, List.of(
+        new RouteDefinition.Candidate("retired", "m-retired", null), new RouteDefinition.Candidate("b", "m-b", null)));
+    assertEquals(List.of("b"), call(router, request(null, null, "partly").withPinnedRoute(partly)).tried());
+
+    RouteDefinition gone = new RouteDefinition("default", null, "fallback", 1, List.of(
+        new RouteDefinition.Candidate("retired", "m-retired", null), new RouteDefinition.Candidate("b", "m-gone", null)));
+    LlmResult served = call(router, request(null, null, "gone").withPinnedRoute(gone));
+    assertEquals("a", served.provider(), "nothing pinned is here: the default route as configured");
+  }
+
+  private static List<String> names(RouteDefinition d) {
+    return d.candidates().stream().map(c -> c.provider() + "/" + c.model()).toList();
   }
 
   @Test

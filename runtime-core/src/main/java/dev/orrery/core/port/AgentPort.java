@@ -1,6 +1,8 @@
 package dev.orrery.core.port;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -27,4 +29,13 @@ public interface AgentPort {
       JsonNode context, String instanceId) {
     return execute(tenantId, agentName, version, task, context, instanceId, null);
   }
+
+  /**
+   * The version of each named agent a new invocation would run now: the tenant's active one. A run pins
+   * these when it is accepted and asks for exactly them later, so redefining an agent changes new runs
+   * only. Names the tenant does not have are left out (a step naming one fails {@code NOT_FOUND} when it
+   * runs, as it would have). The stage fails when the versions cannot be read (the registry did not
+   * answer in time).
+   */
+  CompletionStage<Map<String, Integer>> activeVersions(String tenantId, Set<String> agentNames);
 }

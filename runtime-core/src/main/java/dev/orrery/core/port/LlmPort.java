@@ -18,4 +18,17 @@ public interface LlmPort {
   default CallEstimate estimate(LlmRequest request) {
     return new CallEstimate(TokenEstimate.callTokens(request.messages(), request.maxTokens()), 0);
   }
+
+  /**
+   * The route a call naming {@code route} and {@code model} takes now, as data: what a run pins when it is
+   * accepted, and hands back with each call ({@link LlmRequest#pinnedRoute()}). Null when this port cannot
+   * say (it has no routes, the route is unknown, nothing serves the model): the call then takes whatever
+   * route the port has when it is made, and fails as it would have.
+   *
+   * @param route a route name, or null for the {@code default} route
+   * @param model the model the caller pins, or null
+   */
+  default RouteDefinition routeFor(String route, String model) {
+    return null;
+  }
 }

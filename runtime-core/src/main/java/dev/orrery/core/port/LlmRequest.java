@@ -15,6 +15,8 @@ import java.util.List;
  * @param deltas where to stream the answer's text as it arrives, or null for a non-streaming call
  * @param runId the run whose step makes the call, or null (the gateway): what its cost is attributed to
  * @param nodeId the step's node (with its map item, as {@code node[3]}), or null
+ * @param pinnedRoute the route as the run recorded it when it was accepted, which the port serves the call
+ *     over where it can (null: the route as the port has it now)
  */
 public record LlmRequest(
     String idempotencyKey,
@@ -29,7 +31,8 @@ public record LlmRequest(
     List<ToolSpec> tools,
     DeltaSink deltas,
     String runId,
-    String nodeId) {
+    String nodeId,
+    RouteDefinition pinnedRoute) {
 
   public LlmRequest {
     if (idempotencyKey != null && idempotencyKey.isBlank()) {
@@ -38,6 +41,14 @@ public record LlmRequest(
     if (maxTokens <= 0) throw new IllegalArgumentException("max-tokens must be > 0, was " + maxTokens);
     messages = List.copyOf(messages);
     tools = tools == null ? List.of() : List.copyOf(tools);
+  }
+
+  /** A call with no route pinned: the port's route as it is when the call is made. */
+  public LlmRequest(String idempotencyKey, String tenantId, String route, String model, List<ChatMessage> messages,
+      int maxTokens, Double temperature, JsonNode outputSchema, Duration timeout, List<ToolSpec> tools,
+      DeltaSink deltas, String runId, String nodeId) {
+    this(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema, timeout, tools,
+        deltas, runId, nodeId, null);
   }
 
   public LlmRequest(String idempotencyKey, String tenantId, String route, String model, List<ChatMessage> messages,
@@ -57,7 +68,13 @@ public record LlmRequest(
   /** The same request with another deadline (a caller retrying within what is left of its own). */
   public LlmRequest withTimeout(Duration remaining) {
     return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
-        remaining, tools, deltas, runId, nodeId);
+        remaining, tools, deltas, runId, nodeId, pinnedRoute);
+  }
+
+  /** The same request, served over the route as a run recorded it. */
+  public LlmRequest withPinnedRoute(RouteDefinition pinned) {
+    return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
+        timeout, tools, deltas, runId, nodeId, pinned);
   }
 
   public boolean streaming() {

@@ -2,6 +2,7 @@ package dev.orrery.core.run;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.orrery.core.port.RouteDefinition;
 import dev.orrery.core.port.Usage;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,8 +14,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Two runs side by side, node by node: what differs in inputs, outputs, provider and model, tokens, cost
- * and duration. Made for a fork and its original, but any two runs of the caller's tenant compare.
+ * Two runs side by side, node by node: what differs in inputs, outputs, provider and model, tokens, cost,
+ * duration, and what the node was pinned to (its agent's version, its route's definition). Made for a
+ * fork and its original, but any two runs of the caller's tenant compare.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunDiff(
@@ -45,7 +47,9 @@ public record RunDiff(
       @JsonProperty("tokens") long tokens,
       @JsonProperty("cost_micros") long costMicros,
       @JsonProperty("duration_ms") Long durationMs,
-      @JsonProperty("reused") boolean reused) {
+      @JsonProperty("reused") boolean reused,
+      @JsonProperty("agent_version") Integer agentVersion,
+      @JsonProperty("route") RouteDefinition route) {
 
     static NodeFacts of(RunState run, String nodeId) {
       if (!run.nodes().containsKey(nodeId)) return null;
@@ -54,7 +58,7 @@ public record RunDiff(
           : Duration.between(n.startedAt(), n.finishedAt()).toMillis();
       boolean reused = run.fork() != null && run.fork().reused().containsKey(nodeId);
       return new NodeFacts(n.status(), n.output(), n.provider(), n.model(), n.usage().tokensIn() + n.usage().tokensOut(),
-          n.usage().costMicros(), duration, reused);
+          n.usage().costMicros(), duration, reused, run.pins().agentVersion(nodeId), run.pins().route(nodeId));
     }
   }
 
@@ -86,6 +90,8 @@ public record RunDiff(
     fields.put("tokens", a.tokens() == b.tokens());
     fields.put("cost_micros", a.costMicros() == b.costMicros());
     fields.put("duration_ms", Objects.equals(a.durationMs(), b.durationMs()));
+    fields.put("agent_version", Objects.equals(a.agentVersion(), b.agentVersion()));
+    fields.put("route", Objects.equals(a.route(), b.route()));
     List<String> out = new ArrayList<>();
     fields.forEach((k, equal) -> {
       if (!equal) out.add(k);

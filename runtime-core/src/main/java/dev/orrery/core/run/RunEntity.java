@@ -10,6 +10,8 @@ import dev.orrery.core.port.DeltaSink;
 import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.LlmResult;
+import dev.orrery.core.port.RouteDefinition;
+import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.ToolInvocation;
 import dev.orrery.core.port.ToolPort;
 import dev.orrery.core.port.Usage;
@@ -17,6 +19,7 @@ import dev.orrery.core.run.RunEvent.ApprovalRequested;
 import dev.orrery.core.run.RunEvent.BudgetExhausted;
 import dev.orrery.core.run.RunEvent.RunAccepted;
 import dev.orrery.core.run.RunEvent.RunCancelled;
+import dev.orrery.core.run.RunEvent.RunCompleted;
 import dev.orrery.core.run.RunEvent.RunFailed;
 import dev.orrery.core.run.RunEvent.StepRetryScheduled;
 import dev.orrery.core.run.RunEvent.StepScheduled;
@@ -31,9 +34,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -68,6 +75,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   public static final EntityTypeKey<Command> KEY = EntityTypeKey.create(Command.class, "run");
 
   private static final int DEFAULT_MAX_TOKENS = 1024;
+  private static final String DEFAULT_ROUTE = "default";
   private static final Duration STEP_TIMER_GRACE = Duration.ofSeconds(2);
   /** Timer keys; node ids are free text, so retry timers get a prefix no run-level timer uses. */
   private static final String DEADLINE_TIMER = "run:deadline";
@@ -103,7 +111,9 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   /**
    * Start the run; answered with the run (also when it was already started with the same request).
-   * {@code fork} is set when the run is a fork of another.
+   * {@code fork} is set when the run is a fork of another, and {@code inherited} then holds the original's
+   * pins, which the fork keeps for every node whose agent, route and model it does not change; other
+   * runs (null) pin what is current.
    */
   public record Start(
       WorkflowSpec spec,
@@ -111,13 +121,22 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       String idempotencyKey,
       String requestHash,
       ForkOrigin fork,
+      RunPins inherited,
       ActorRef<StatusReply<Started>> replyTo) implements Command {
 
     public Start(WorkflowSpec spec, Map<String, Object> inputs, String idempotencyKey, String requestHash,
+        ForkOrigin fork, ActorRef<StatusReply<Started>> replyTo) {
+      this(spec, inputs, idempotencyKey, requestHash, fork, null, replyTo);
+    }
+
+    public Start(WorkflowSpec spec, Map<String, Object> inputs, String idempotencyKey, String requestHash,
         ActorRef<StatusReply<Started>> replyTo) {
-      this(spec, inputs, idempotencyKey, requestHash, null, replyTo);
+      this(spec, inputs, idempotencyKey, requestHash, null, null, replyTo);
     }
   }
+
+  /** The versions of a starting run's agents were read (or could not be): now it is accepted or refused. */
+  private record AgentsResolved(Start start, Map<String, Integer> versions, Throwable failure) implements Command {}
 
   public record Started(
       @JsonProperty("run") RunView run,
@@ -253,6 +272,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   private final Map<String, Long> heldTokens = new HashMap<>();
   /** Makes each step actor's name unique: a step waiting for budget runs its same attempt again. */
   private long spawned;
+  /** Starts waiting for their agents' versions: an entity with one pending does not passivate. */
+  private int resolving;
   /** The run's live topic: publishes only while watched. Side effects only, never state. */
   private final RunLive live;
 
@@ -279,14 +300,18 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
 
   @Override
   public boolean shouldSnapshot(RunState state, RunEvent event, long sequenceNr) {
-    // A finished run is read far more often than it is written: recover it from one snapshot.
-    return state.isFinished();
+    // A finished run is read far more often than it is written: recover it from one snapshot. Pekko asks
+    // with the state after the event when one event is persisted, but with the state before it when
+    // several are (a step's success and the run's end go together): the terminal event decides either way.
+    return state.isFinished() || event instanceof RunCompleted || event instanceof RunFailed
+        || event instanceof RunCancelled;
   }
 
   @Override
   public CommandHandlerWithReply<Command, RunEvent, RunState> commandHandler() {
     var builder = newCommandHandlerWithReplyBuilder().forAnyState();
     builder.onCommand(Start.class, this::onStart);
+    builder.onCommand(AgentsResolved.class, this::onAgentsResolved);
     builder.onCommand(Get.class, this::onGet);
     builder.onCommand(GetState.class, (s, c) -> Effect().reply(c.replyTo(),
         s.isEmpty() ? StatusReply.error(notFound()) : StatusReply.success(new StateAt(lastSequenceNumber(ctx), s))));
@@ -317,14 +342,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   // ---- command handlers: decide ------------------------------------------------------------------------
 
   private ReplyEffect<RunEvent, RunState> onStart(RunState s, Start c) {
-    if (!s.isEmpty()) {
-      boolean sameRequest = c.idempotencyKey() != null && c.idempotencyKey().equals(s.idempotencyKey())
-          && Objects.equals(c.requestHash(), s.requestHash());
-      if (sameRequest) return Effect().reply(c.replyTo(), StatusReply.success(new Started(RunView.of(s), false)));
-      return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.CONFLICT.reject(c.idempotencyKey() == null
-          ? "run " + runId + " already exists"
-          : "idempotency key '" + c.idempotencyKey() + "' was already used for a different request")));
-    }
+    if (!s.isEmpty()) return alreadyStarted(s, c);
     CompiledWorkflow wf;
     try {
       wf = setup.workflows().compile(c.spec());
@@ -335,9 +353,92 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     if (!problems.isEmpty()) {
       return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.INVALID_REQUEST.reject(describe(problems))));
     }
+    Set<String> toResolve = agentsToResolve(c);
+    if (toResolve.isEmpty()) return accept(s, c, wf, Map.of());
+    // The run pins the agents' versions it starts with; reading them is one ask of the tenant's registry.
+    resolving++;
+    ctx.pipeToSelf(setup.agents().activeVersions(tenantId, toResolve),
+        (versions, failure) -> new AgentsResolved(c, versions, failure));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<RunEvent, RunState> onAgentsResolved(RunState s, AgentsResolved r) {
+    resolving--;
+    Start c = r.start();
+    // Another Start of the same run may have been accepted meanwhile.
+    if (!s.isEmpty()) return alreadyStarted(s, c);
+    if (r.failure() != null) {
+      Throwable cause = r.failure() instanceof CompletionException && r.failure().getCause() != null
+          ? r.failure().getCause() : r.failure();
+      String code = cause instanceof StepFailure f ? f.code() : ErrorCode.TIMEOUT.name();
+      return Effect().reply(c.replyTo(), StatusReply.error(code + ": could not read the versions of the workflow's "
+          + "agents, which a run records when it starts: " + cause.getMessage()));
+    }
+    return accept(s, c, setup.workflows().compile(c.spec()), r.versions());
+  }
+
+  /** Answers a Start for a run that exists: the same request gets the run, another one a conflict. */
+  private ReplyEffect<RunEvent, RunState> alreadyStarted(RunState s, Start c) {
+    boolean sameRequest = c.idempotencyKey() != null && c.idempotencyKey().equals(s.idempotencyKey())
+        && Objects.equals(c.requestHash(), s.requestHash());
+    if (sameRequest) return Effect().reply(c.replyTo(), StatusReply.success(new Started(RunView.of(s), false)));
+    return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.CONFLICT.reject(c.idempotencyKey() == null
+        ? "run " + runId + " already exists"
+        : "idempotency key '" + c.idempotencyKey() + "' was already used for a different request")));
+  }
+
+  /** The agents whose active version the run must read: those of its agent nodes that a fork does not inherit. */
+  private Set<String> agentsToResolve(Start c) {
+    Set<String> names = new TreeSet<>();
+    if (setup.agents() == null) return names;
+    for (NodeSpec n : c.spec().nodes()) {
+      if (NodeSpec.AGENT.equals(n.type()) && inheritedAgent(c, n) == null) names.add(n.agent());
+    }
+    return names;
+  }
+
+  private static RunPins.AgentPin inheritedAgent(Start c, NodeSpec n) {
+    RunPins.AgentPin pin = c.inherited() == null ? null : c.inherited().agents().get(n.id());
+    return pin != null && pin.agent().equals(n.agent()) ? pin : null;
+  }
+
+  /**
+   * What the run's nodes resolve to now: each agent node's agent version (from {@code versions}, the
+   * registry's answer) and each LLM node's route definition (from the LLM port, which knows the routes of
+   * this node). A fork keeps its original's pins where its nodes are the same.
+   */
+  private RunPins pinsOf(Start c, CompiledWorkflow wf, Map<String, Integer> versions) {
+    Map<String, RunPins.AgentPin> agents = new LinkedHashMap<>();
+    Map<String, RouteDefinition> routes = new LinkedHashMap<>();
+    for (NodeSpec n : c.spec().nodes()) {
+      if (NodeSpec.AGENT.equals(n.type())) {
+        RunPins.AgentPin inherited = inheritedAgent(c, n);
+        Integer version = versions.get(n.agent());
+        if (inherited != null) agents.put(n.id(), inherited);
+        else if (version != null) agents.put(n.id(), new RunPins.AgentPin(n.agent(), version));
+      } else if (NodeSpec.LLM.equals(n.type()) || NodeSpec.MAP.equals(n.type())) {
+        NodeSpec step = wf.effectiveStep(n.id());
+        String route = routeOf(step);
+        RouteDefinition inherited = c.inherited() == null ? null : c.inherited().route(n.id());
+        boolean same = inherited != null && inherited.route().equals(route == null ? DEFAULT_ROUTE : route)
+            && Objects.equals(inherited.model(), step.model());
+        RouteDefinition definition = same ? inherited : setup.llm().routeFor(route, step.model());
+        if (definition != null) routes.put(n.id(), definition);
+      }
+    }
+    return new RunPins(true, agents, routes);
+  }
+
+  /** The route a node's calls name: its own, or {@code default} when it pins no model either. */
+  private static String routeOf(NodeSpec step) {
+    return step.route() == null && step.model() == null ? DEFAULT_ROUTE : step.route();
+  }
+
+  private ReplyEffect<RunEvent, RunState> accept(RunState s, Start c, CompiledWorkflow wf,
+      Map<String, Integer> agentVersions) {
     Instant now = setup.clock().instant();
     var accepted = new RunAccepted(runId, tenantId, c.spec(), wf.withDefaults(c.inputs()), c.idempotencyKey(),
-        c.requestHash(), c.fork(), now);
+        c.requestHash(), c.fork(), pinsOf(c, wf, agentVersions), now);
     List<RunEvent> events = RunDecider.STANDARD.start(s, accepted, wf);
     return persist(events)
         .thenRun(next -> {
@@ -465,6 +566,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   }
 
   private ReplyEffect<RunEvent, RunState> onIdle(RunState s, Idle c) {
+    if (resolving > 0) return Effect().noReply();
     if (s.isEmpty() || s.isFinished()) {
       if (shard != null) {
         shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
@@ -570,20 +672,19 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
             StepOutcome.failure("NOT_FOUND", "this node runs no agents", false)));
         return;
       }
-      startStepActor(step, StepActor.agent(setup.agents(), tenantId, node.agent(), wf.renderPrompt(step.nodeId(), context),
-          wf.renderArguments(step.nodeId(), context), key), timeout);
+      startStepActor(step, StepActor.agent(setup.agents(), tenantId, node.agent(), s.pins().agentVersion(step.nodeId()),
+          wf.renderPrompt(step.nodeId(), context), wf.renderArguments(step.nodeId(), context), key), timeout);
       return;
     }
     List<ChatMessage> messages = new ArrayList<>(2);
     String system = wf.renderSystem(step.nodeId(), context);
     if (system != null) messages.add(ChatMessage.system(system));
     messages.add(ChatMessage.user(wf.renderPrompt(step.nodeId(), context)));
-    String route = node.route() == null && node.model() == null ? "default" : node.route();
     RunLive.StepDeltas toTopic = live.deltaSink(step.nodeId(), step.item(), step.attempt());
     DeltaSink deltas = deltaSink(step, toTopic);
-    var request = new LlmRequest(key, tenantId, route, node.model(), messages,
+    var request = new LlmRequest(key, tenantId, routeOf(node), node.model(), messages,
         node.maxTokens() != null ? node.maxTokens() : DEFAULT_MAX_TOKENS, node.temperature(), node.outputSchema(),
-        timeout, List.of(), deltas, runId, step.key());
+        timeout, List.of(), deltas, runId, step.key(), s.pins().route(step.nodeId()));
     if (!reserveRunTokens(s, step, request)) return;
     startStepActor(step, StepActor.llm(setup.llm(), request, node.outputSchema(),
         toTopic == null ? () -> {} : toTopic::flush), timeout);

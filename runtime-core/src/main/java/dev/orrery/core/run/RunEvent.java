@@ -24,8 +24,12 @@ public sealed interface RunEvent extends JsonSerializable {
   }
 
   /**
-   * The spec as submitted and the inputs with defaults applied: a run finishes on what it started with.
-   * {@code fork} is set on a fork: the run it came from and the outputs it reuses.
+   * The spec as submitted, the inputs with defaults applied, and what the spec's agents and routes
+   * resolved to ({@code pins}): a run finishes on what it started with. {@code fork} is set on a fork: the
+   * run it came from and the outputs it reuses.
+   *
+   * <p>Version 2 (RunFormats): version 1 had no {@code pins}; {@code RunAcceptedMigration} reads it as not
+   * pinned. Pins are required here, so an old event can only be read through that migration.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record RunAccepted(
@@ -36,7 +40,16 @@ public sealed interface RunEvent extends JsonSerializable {
       @JsonProperty("idempotency_key") String idempotencyKey,
       @JsonProperty("request_hash") String requestHash,
       @JsonProperty("fork") ForkOrigin fork,
-      @JsonProperty("at") Instant at) implements RunEvent {}
+      @JsonProperty("pins") RunPins pins,
+      @JsonProperty("at") Instant at) implements RunEvent {
+
+    public RunAccepted {
+      if (pins == null) {
+        throw new IllegalArgumentException("RunAccepted of run " + runId + " has no pins: an event written before "
+            + "runs were pinned (version 1) is read through RunAcceptedMigration, which records it as not pinned");
+      }
+    }
+  }
 
   /** A fork took this node's output from the run it was forked from instead of running it. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -21,8 +21,10 @@ import java.util.regex.Pattern;
  * @param spec the original spec with N's overrides applied
  * @param inputs the original inputs with the overridden ones replaced
  * @param origin the original run, N, and the outputs the fork reuses
+ * @param pins the original's pins: the fork keeps the agent versions and route definitions of every node
+ *     whose agent, route and model it does not change (a model or route override pins afresh)
  */
-public record RunFork(WorkflowSpec spec, Map<String, Object> inputs, ForkOrigin origin) {
+public record RunFork(WorkflowSpec spec, Map<String, Object> inputs, ForkOrigin origin, RunPins pins) {
 
   /** What the caller may change: null keeps the original. */
   public record Overrides(Map<String, Object> inputs, String prompt, String model, String route) {}
@@ -53,7 +55,8 @@ public record RunFork(WorkflowSpec spec, Map<String, Object> inputs, ForkOrigin 
         reused.put(n.id(), new ForkOrigin.Reused(state.output(), state.provider(), state.model()));
       }
     }
-    return new RunFork(original.spec().withNode(changed), inputs, new ForkOrigin(original.runId(), nodeId, reused));
+    return new RunFork(original.spec().withNode(changed), inputs, new ForkOrigin(original.runId(), nodeId, reused),
+        original.pins());
   }
 
   private static NodeSpec changedNode(NodeSpec node, Overrides o) {

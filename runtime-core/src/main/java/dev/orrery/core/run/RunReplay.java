@@ -173,10 +173,16 @@ public final class RunReplay {
     }
   }
 
-  /** An event from its journal listing ({@code type} and {@code data}), as {@code GET /journal} shows it. */
-  public static RunEvent eventOf(String type, JsonNode data, ObjectMapper json) {
+  /**
+   * An event from its journal listing ({@code type}, {@code version} and {@code data}), as {@code GET
+   * /journal} shows it, read into this code's class through the same migrations as the stored journal.
+   *
+   * @param version the listing's {@code version} of the event; null for listings made before events
+   *     carried one, which are version 1
+   */
+  public static RunEvent eventOf(String type, Integer version, JsonNode data, ObjectMapper json) {
     Class<? extends RunEvent> c = TYPES.get(type);
     if (c == null) throw new IllegalArgumentException("unknown run event type '" + type + "'");
-    return json.convertValue(data, c);
+    return json.convertValue(RunFormats.upgrade(c, version == null ? 1 : version, data), c);
   }
 }

@@ -54,15 +54,22 @@ public record RunState(
     @JsonProperty("error") RunError error,
     @JsonProperty("usage") Usage usage,
     @JsonProperty("fork") ForkOrigin fork,
-    @JsonProperty("approvals") Map<String, ApprovalRequested> approvals) implements JsonSerializable {
+    @JsonProperty("approvals") Map<String, ApprovalRequested> approvals,
+    @JsonProperty("pins") RunPins pins) implements JsonSerializable {
 
+  /**
+   * Version 2 (RunFormats) added {@code pins}; a version-1 snapshot is read through
+   * {@code RunStateMigration}. A state that arrives without pins in a message (where Pekko migrates only
+   * the message's own class) is taken as not pinned.
+   */
   public RunState {
     if (approvals == null) approvals = Map.of();
+    if (pins == null) pins = RunPins.NOT_RECORDED;
   }
 
   public static RunState empty(String tenantId, String runId) {
     return new RunState(runId, tenantId, null, null, Map.of(), null, null, null, null, Map.of(), Map.of(), null, null,
-        Usage.ZERO, null, Map.of());
+        Usage.ZERO, null, Map.of(), RunPins.NOT_RECORDED);
   }
 
   @JsonIgnore
@@ -173,7 +180,7 @@ public record RunState(
     for (NodeSpec n : e.spec().nodes()) all.put(n.id(), NodeState.PENDING);
     return new RunState(e.runId(), e.tenantId(), RunStatus.RUNNING, e.spec(), e.inputs(), e.idempotencyKey(),
         e.requestHash(), e.at(), null, Collections.unmodifiableMap(all), Map.of(), null, null, Usage.ZERO, e.fork(),
-        Map.of());
+        Map.of(), e.pins());
   }
 
   private RunState mapExpanded(MapExpanded e) {
@@ -242,12 +249,12 @@ public record RunState(
 
   private RunState withStatus(RunStatus next) {
     return new RunState(runId, tenantId, next, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, usage, fork, approvals);
+        nodes, steps, outputs, error, usage, fork, approvals, pins);
   }
 
   private RunState withApprovals(Map<String, ApprovalRequested> pending) {
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, usage, fork, Collections.unmodifiableMap(pending));
+        nodes, steps, outputs, error, usage, fork, Collections.unmodifiableMap(pending), pins);
   }
 
   private boolean activeStepsRunning(String nodeId) {
@@ -272,25 +279,26 @@ public record RunState(
       allNodes.put(n.getKey(), node);
     }
     return new RunState(runId, tenantId, terminal, spec, inputs, idempotencyKey, requestHash, acceptedAt, at,
-        Collections.unmodifiableMap(allNodes), Collections.unmodifiableMap(allSteps), outs, why, usage, fork, Map.of());
+        Collections.unmodifiableMap(allNodes), Collections.unmodifiableMap(allSteps), outs, why, usage, fork, Map.of(),
+        pins);
   }
 
   private RunState withNode(String nodeId, UnaryOperator<NodeState> change) {
     var all = new LinkedHashMap<>(nodes);
     all.put(nodeId, change.apply(node(nodeId)));
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        Collections.unmodifiableMap(all), steps, outputs, error, usage, fork, approvals);
+        Collections.unmodifiableMap(all), steps, outputs, error, usage, fork, approvals, pins);
   }
 
   private RunState withStep(StepState step) {
     var all = new LinkedHashMap<>(steps);
     all.put(step.key(), step);
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, Collections.unmodifiableMap(all), outputs, error, usage, fork, approvals);
+        nodes, Collections.unmodifiableMap(all), outputs, error, usage, fork, approvals, pins);
   }
 
   private RunState withUsage(Usage total) {
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, total, fork, approvals);
+        nodes, steps, outputs, error, total, fork, approvals, pins);
   }
 }

@@ -9,7 +9,10 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** A run as the edge contract shows it: {@code GET /api/v1/runs/{id}}. */
+/**
+ * A run as the edge contract shows it: {@code GET /api/v1/runs/{id}}. {@code pins} says which agent
+ * versions and route definitions the run's nodes use (recorded when it was accepted).
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunView(
     @JsonProperty("run_id") String runId,
@@ -23,7 +26,8 @@ public record RunView(
     @JsonProperty("created_at") Instant createdAt,
     @JsonProperty("finished_at") Instant finishedAt,
     @JsonProperty("forked_from") Forked forkedFrom,
-    @JsonProperty("approvals") Map<String, RunEvent.ApprovalRequested> approvals) implements JsonSerializable {
+    @JsonProperty("approvals") Map<String, RunEvent.ApprovalRequested> approvals,
+    @JsonProperty("pins") RunPins pins) implements JsonSerializable {
 
   /** The run a fork came from and the node it changed. */
   public record Forked(@JsonProperty("run_id") String runId, @JsonProperty("node_id") String nodeId)
@@ -51,6 +55,6 @@ public record RunView(
     return new RunView(s.runId(), s.spec().name(), s.spec().version(), s.status(),
         Collections.unmodifiableMap(nodes), s.outputs(), s.usage(), s.error(), s.acceptedAt(), s.finishedAt(),
         s.fork() == null ? null : new Forked(s.fork().runId(), s.fork().nodeId()),
-        s.approvals().isEmpty() ? null : s.approvals());
+        s.approvals().isEmpty() ? null : s.approvals(), s.pins());
   }
 }

@@ -71,13 +71,14 @@ final class StepActor {
   }
 
   /**
-   * An agent step: the agent's answer, with what its turns used. The invocation id is the step's
+   * An agent step: the agent's answer, with what its turns used; {@code version} is the one the run pinned
+   * (null for a run that pinned none: the active version). The invocation id is the step's
    * idempotency key, so a re-dispatched step joins the invocation already running instead of starting
    * another. An agent that ran out of turns or could not repair its answer is not retried.
    */
   static Supplier<CompletionStage<RunEntity.StepOutcome>> agent(AgentPort agents, String tenantId, String agent,
-      String task, JsonNode context, String invocationId) {
-    return () -> agents.execute(tenantId, agent, null, task, context, null, invocationId).handle((answer, failure) -> {
+      Integer version, String task, JsonNode context, String invocationId) {
+    return () -> agents.execute(tenantId, agent, version, task, context, null, invocationId).handle((answer, failure) -> {
       if (failure == null) {
         return new RunEntity.StepOutcome(answer.result() == null ? null : JsonValues.toPlain(answer.result()),
             answer.usage() == null ? Usage.ZERO : answer.usage(), answer.provider(), answer.model(), null, null, false);

@@ -27,7 +27,7 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * {@link BufferOverflowException} rather than growing the node's memory.
  */
 public final class RunFeed {
-  private static final RunUpdate END = new RunUpdate(null, "End", null, null, null, true, null);
+  private static final RunUpdate END = new RunUpdate(null, "End", null, null, null, null, true, null);
 
   private final RunJournal journal;
   private final ActorRef<RunTopics.Command> topics;

@@ -41,7 +41,8 @@ class RunReplayTest {
       long expectedSeq = 1;
       for (JsonNode e : listing.get("events")) {
         assertEquals(expectedSeq++, e.get("seq").asLong(), name + " lists every event in order");
-        events.add(RunReplay.eventOf(e.get("type").asText(), e.get("data"), JSON));
+        events.add(RunReplay.eventOf(e.get("type").asText(), e.hasNonNull("version") ? e.get("version").asInt() : null,
+            e.get("data"), JSON));
       }
       return events;
     }

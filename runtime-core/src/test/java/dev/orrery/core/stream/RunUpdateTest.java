@@ -23,7 +23,7 @@ class RunUpdateTest {
 
   @Test
   void aPersistedEventIsWrittenWithoutTheFlag() throws Exception {
-    RunUpdate event = new RunUpdate(3L, "StepScheduled", "run-1", "s1", Instant.parse("2026-11-23T10:00:00Z"), null,
+    RunUpdate event = new RunUpdate(3L, "StepScheduled", 1, "run-1", "s1", Instant.parse("2026-11-23T10:00:00Z"), null,
         json.createObjectNode().put("attempt", 1));
     String text = json.writeValueAsString(event);
     assertFalse(json.readTree(text).has("ephemeral"), text);
