@@ -42,8 +42,9 @@ import java.util.concurrent.TimeUnit;
  * Each {@code profile} (failure detector pause / split-brain stable-after) gets its own cluster and database.
  *
  * <p>Arguments (all optional): {@code runs=1000 steps=40 latency-ms=3000
- * profiles=default:3s:7s,fast:1s:2s,fastest:1s:1s:500ms}: name:acceptable-heartbeat-pause:stable-after
- * and, optionally, sharding's retry-interval.
+ * profiles=default:3s:7s,fast:1s:2s,fast-margin:1s:2s:1s}: name:acceptable-heartbeat-pause:stable-after
+ * and, optionally, the down-removal-margin (the resolver's default is stable-after: a downed node's
+ * shards wait that long again before they start elsewhere).
  */
 public final class NodeLossBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,7 +70,7 @@ public final class NodeLossBench {
       int n = 0;
       System.out.printf("Node loss: 3 nodes, %d runs of %d steps at %s ms per step, kill -9 of one node (%d cores)%n",
           runs, steps, latency, Runtime.getRuntime().availableProcessors());
-      for (String profile : opts.getOrDefault("profiles", "default:3s:7s,fast:1s:2s,fastest:1s:1s:500ms").split(",")) {
+      for (String profile : opts.getOrDefault("profiles", "default:3s:7s,fast:1s:2s,fast-margin:1s:2s:1s").split(",")) {
         String[] p = profile.split(":");
         String database = "bench_" + (++n);
         try (Connection c = DriverManager.getConnection(db.jdbcUrl("postgres"), db.user(), "");
@@ -78,13 +79,13 @@ public final class NodeLossBench {
         }
         String url = db.jdbcUrl(database);
         SchemaMigration.apply(url, db.user(), "");
-        List<String> jvm = p.length > 3 ? List.of("-Dpekko.cluster.sharding.retry-interval=" + p[3]) : List.of();
+        List<String> jvm = p.length > 3 ? List.of("-Dpekko.cluster.down-removal-margin=" + p[3]) : List.of();
         Map<String, String> env = new HashMap<>(Map.of(
             "ORRERY_DB_URL", url, "ORRERY_DB_USER", db.user(), "ORRERY_DB_PASSWORD", "",
             "ORRERY_ADMIN_KEY", ADMIN_KEY, "ORRERY_SIM_LATENCY_MS", latency,
             "ORRERY_RATE_LIMIT_PER_MINUTE", "10000000",
             "ORRERY_FAILURE_DETECTOR_PAUSE", p[1], "ORRERY_SBR_STABLE_AFTER", p[2]));
-        measure(p[0] + " (pause " + p[1] + ", stable-after " + p[2] + (p.length > 3 ? ", retry " + p[3] : "") + ")",
+        measure(p[0] + " (pause " + p[1] + ", stable-after " + p[2] + (p.length > 3 ? ", margin " + p[3] : "") + ")",
             jar, jvm, work.resolve(database), env, url, db.user(), runs, steps);
       }
     }
@@ -215,7 +216,7 @@ public final class NodeLossBench {
     try (Connection c = DriverManager.getConnection(url, user, "");
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT DISTINCT persistence_id FROM event_journal "
-            + "WHERE event_ser_manifest LIKE '%$RunCompleted'")) {
+            + "WHERE event_ser_manifest ~ '\\$RunCompleted(#[0-9]+)?$'")) {
       while (rs.next()) runs.add(rs.getString(1));
     }
     return runs;

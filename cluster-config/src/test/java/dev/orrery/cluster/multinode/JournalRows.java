@@ -21,6 +21,8 @@ import java.util.TreeMap;
 final class JournalRows {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String RUNS = "persistence_id LIKE 'run|%'";
+  /** An event type's manifest: its class, and its format version after {@code #} (none for version 1 of old rows). */
+  private static final String OF_TYPE = "event_ser_manifest ~ ('\\$' || ? || '(#[0-9]+)?$')";
 
   private final SharedPostgres.TestDatabase db;
 
@@ -31,8 +33,8 @@ final class JournalRows {
   /** Runs with at least one event of this type ({@code StepSucceeded}, {@code RunCompleted} …). */
   Set<String> runsWith(String eventType) {
     Set<String> runs = new HashSet<>();
-    query("SELECT DISTINCT persistence_id FROM event_journal WHERE " + RUNS + " AND event_ser_manifest LIKE ?",
-        List.of("%$" + eventType), rs -> runs.add(rs.getString(1)));
+    query("SELECT DISTINCT persistence_id FROM event_journal WHERE " + RUNS + " AND " + OF_TYPE,
+        List.of(eventType), rs -> runs.add(rs.getString(1)));
     return runs;
   }
 
@@ -49,7 +51,7 @@ final class JournalRows {
   Map<String, Integer> duplicateSuccesses() {
     Map<String, Integer> counts = new TreeMap<>();
     query("SELECT persistence_id, event_payload FROM event_journal WHERE " + RUNS
-        + " AND event_ser_manifest LIKE '%$StepSucceeded'", List.of(), rs -> {
+        + " AND " + OF_TYPE, List.of("StepSucceeded"), rs -> {
           JsonNode event = JSON.readTree(rs.getBytes(2));
           String step = rs.getString(1) + "/" + event.path("node_id").asText() + "/" + event.path("item").asText("");
           counts.merge(step, 1, Integer::sum);
@@ -61,8 +63,8 @@ final class JournalRows {
   /** Number of events of a type per run. */
   Map<String, Integer> countPerRun(String eventType) {
     Map<String, Integer> counts = new HashMap<>();
-    query("SELECT persistence_id, count(*) FROM event_journal WHERE " + RUNS + " AND event_ser_manifest LIKE ? "
-        + "GROUP BY persistence_id", List.of("%$" + eventType), rs -> counts.put(rs.getString(1), rs.getInt(2)));
+    query("SELECT persistence_id, count(*) FROM event_journal WHERE " + RUNS + " AND " + OF_TYPE
+        + " GROUP BY persistence_id", List.of(eventType), rs -> counts.put(rs.getString(1), rs.getInt(2)));
     return counts;
   }
 

@@ -71,14 +71,32 @@ final class StepActor {
   }
 
   /**
+   * The agent instance of a step: {@code step:<run>:<node>:<attempt>} (an instance id allows no {@code /}),
+   * or a digest of the key when that would be longer than an instance id may be.
+   */
+  static String instanceOf(String invocationId) {
+    String readable = "step:" + invocationId.replace('/', ':');
+    if (readable.length() <= 128 && readable.matches("[A-Za-z0-9_.:-]+")) return readable;
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(invocationId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "step:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
    * An agent step: the agent's answer, with what its turns used; {@code version} is the one the run pinned
-   * (null for a run that pinned none: the active version). The invocation id is the step's
-   * idempotency key, so a re-dispatched step joins the invocation already running instead of starting
-   * another. An agent that ran out of turns or could not repair its answer is not retried.
+   * (null for a run that pinned none: the active version). The invocation id is the step's idempotency
+   * key and the instance is named after it, so a step re-dispatched after a crash reaches the same
+   * (remembered) instance and joins the invocation already running instead of starting another. An agent
+   * that ran out of turns or could not repair its answer is not retried.
    */
   static Supplier<CompletionStage<RunEntity.StepOutcome>> agent(AgentPort agents, String tenantId, String agent,
       Integer version, String task, JsonNode context, String invocationId) {
-    return () -> agents.execute(tenantId, agent, version, task, context, null, invocationId).handle((answer, failure) -> {
+    String instanceId = instanceOf(invocationId);
+    return () -> agents.execute(tenantId, agent, version, task, context, instanceId, invocationId).handle((answer, failure) -> {
       if (failure == null) {
         return new RunEntity.StepOutcome(answer.result() == null ? null : JsonValues.toPlain(answer.result()),
             answer.usage() == null ? Usage.ZERO : answer.usage(), answer.provider(), answer.model(), null, null, false);

@@ -75,7 +75,7 @@ class RunPinningTest {
 
   /** Agents whose active version is {@code active}; invocations are recorded and never answer. */
   static final class VersionedAgents implements AgentPort {
-    record Call(String agent, Integer version, String invocationId) {}
+    record Call(String agent, Integer version, String invocationId, String instanceId) {}
 
     final AtomicInteger active = new AtomicInteger(3);
     final ConcurrentLinkedQueue<Call> calls = new ConcurrentLinkedQueue<>();
@@ -84,7 +84,7 @@ class RunPinningTest {
     @Override
     public CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
         JsonNode context, String instanceId, String invocationId) {
-      calls.add(new Call(agentName, version, invocationId));
+      calls.add(new Call(agentName, version, invocationId, instanceId));
       return new CompletableFuture<>();
     }
 
@@ -169,9 +169,14 @@ class RunPinningTest {
     TestProbe<Object> watcher = kit.createTestProbe();
     first.tell(RunEntity.Passivate.INSTANCE);
     watcher.expectTerminated(first);
+    String instance = agents.calls.stream().filter(c -> c.invocationId().equals(RunIds.runIdOf(before) + "/write/1"))
+        .findFirst().orElseThrow().instanceId();
+    assertEquals("step:" + RunIds.runIdOf(before) + ":write:1", instance, "the instance is named after the step");
     agents.calls.clear();
     ActorRef<RunEntity.Command> recovered = kit.spawn(RunEntity.create(before, setup, null));
     awaitCall(agents, RunIds.runIdOf(before) + "/write/1", 3);
+    assertEquals(instance, agents.calls.stream().filter(c -> c.invocationId().equals(RunIds.runIdOf(before) + "/write/1"))
+        .findFirst().orElseThrow().instanceId(), "the re-dispatch reaches the same instance, which joins its invocation");
     recovered.tell(RunEntity.Passivate.INSTANCE);
   }
 
