@@ -13,6 +13,8 @@ import dev.orrery.agent.instance.AgentTools;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
+import dev.orrery.cluster.metrics.NodeMetrics;
+import dev.orrery.cluster.metrics.RunMetrics;
 import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEntity;
 import dev.orrery.core.run.RunListener;
@@ -190,6 +192,7 @@ public final class OrreryNode {
   private static OrreryNode assemble(ActorSystem<Void> system, Options options, String url, String user,
       String password, String databaseDescription) throws Exception {
     Config config = system.settings().config();
+    NodeMetrics.start(config);
     NodeHealth health = NodeHealth.get(system);
     // Readiness goes off first on SIGTERM; the node goes on serving for unready-grace so that a load
     // balancer stops sending before the port closes (service-unbind), then requests drain and shards
@@ -243,7 +246,8 @@ public final class OrreryNode {
     });
     RunIndex runIndex = new RunIndex(readSide, blocking);
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
-        options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system)), sandbox.port(), agents));
+        options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system))
+            .andThen(new RunMetrics()), sandbox.port(), agents));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     try {
@@ -276,7 +280,7 @@ public final class OrreryNode {
           !adminKey.isBlank(), Duration.ofSeconds(30));
       Duration readyTimeout = Duration.ofSeconds(2);
       ServerBinding binding = HttpEdge.bind(system, edge,
-              HttpEdge.routes(json, api, gateway, () -> health.ready(readyTimeout)))
+              HttpEdge.routes(json, api, gateway, () -> health.ready(readyTimeout), NodeMetrics::scrape))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       health.started(List.of(
           new NodeHealth.Part("database", () -> CompletableFuture.supplyAsync(() -> reachable(readSide), blocking)),

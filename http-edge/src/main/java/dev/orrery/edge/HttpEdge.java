@@ -36,13 +36,16 @@ public final class HttpEdge {
   /**
    * @param readiness whether the node should get traffic (the same answer as management's {@code /ready}):
    *     {@code /ready} answers 200 or 503
+   * @param metrics the Prometheus text exposition, served at {@code /metrics} for scrapers (no credential,
+   *     like {@code /health}: keep the port inside the cluster's network)
    */
   public static Route routes(ObjectMapper json, Api api, ChatCompletionsRoutes gateway,
-      Supplier<CompletionStage<Boolean>> readiness) {
+      Supplier<CompletionStage<Boolean>> readiness, Supplier<String> metrics) {
     ErrorEnvelope errors = new ErrorEnvelope(json);
     return handleExceptions(errors.exceptionHandler(), () -> handleRejections(errors.rejectionHandler(), () -> concat(
         path("health", () -> get(() -> complete(HttpResponse.create()
             .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))),
+        path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, metrics.get())))),
         path("ready", () -> get(() -> onSuccess(readiness.get(), ready -> complete(HttpResponse.create()
             .withStatus(ready ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE)
             .withEntity(ContentTypes.APPLICATION_JSON, ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}"))))),

@@ -67,6 +67,8 @@ public final class TestNode implements AutoCloseable {
     overrides.put("pekko.management.http.port", 0);
     // No load balancer to tell: a stopping test node closes its port at once.
     overrides.put("orrery.shutdown.unready-grace", "0s");
+    // Kamon is one per JVM and takes the first node's settings: snapshots often enough for a test to see.
+    overrides.put("kamon.metric.tick-interval", "200ms");
     overrides.put("pekko.coordinated-shutdown.exit-jvm", "off");
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     overrides.put("orrery.auth.admin-key", PLATFORM_KEY);

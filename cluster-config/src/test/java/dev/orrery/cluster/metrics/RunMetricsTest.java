@@ -1,0 +1,91 @@
+package dev.orrery.cluster.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.orrery.cluster.testing.ApiClient;
+import dev.orrery.cluster.testing.SharedPostgres;
+import dev.orrery.cluster.testing.TestNode;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * {@code GET /metrics} as Prometheus scrapes it: a run that succeeds and one that fails move
+ * {@code workflow_executions_total} by one each under their status and tenant, and the duration histogram
+ * and the step counter by what they did. Kamon is one per JVM, so the test compares before and after.
+ */
+@ExtendWith(SharedPostgres.class)
+class RunMetricsTest {
+  private static TestNode node;
+  private static String tenant;
+  private static ApiClient api;
+
+  @BeforeAll
+  static void start(SharedPostgres.TestDatabase db) throws Exception {
+    node = TestNode.start(db, Map.of("orrery.llm.simulated.failure-rate", 0.0));
+    tenant = "metrics-" + System.nanoTime();
+    ApiClient admin = node.api().as(TestNode.PLATFORM_KEY);
+    assertEquals(201, admin.postJson("/api/v1/tenants", Map.of("tenant_id", tenant, "name", tenant)).status());
+    api = node.api().as(TestNode.newKey(admin, tenant, "admin"));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close();
+  }
+
+  private static double value(String scrape, String metric, String... labels) {
+    double sum = 0;
+    for (String line : scrape.split("\n")) {
+      if (!line.startsWith(metric + "{") && !line.startsWith(metric + " ")) continue;
+      boolean all = true;
+      for (String label : labels) all &= line.contains(label);
+      if (all) sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  }
+
+  private static String scrape() {
+    ApiClient.Response r = new ApiClient(node.node().baseUrl(), null).get("/metrics");
+    assertEquals(200, r.status());
+    return r.raw().body();
+  }
+
+  @Test
+  void runsAndStepsShowInTheScrapeWithTheirStatusAndTenant() {
+    String before = scrape();
+    String tenantLabel = "tenant=\"" + tenant + "\"";
+    double succeeded = value(before, "workflow_executions_total", "status=\"succeeded\"", tenantLabel);
+    double failed = value(before, "workflow_executions_total", "status=\"failed\"", tenantLabel);
+    double durations = value(before, "workflow_duration_seconds_count");
+    double steps = value(before, "orrery_steps_total", "status=\"succeeded\"");
+
+    ApiClient.Response ok = api.postJson("/api/v1/runs", Map.of("workflow", Map.of("name", "two", "version", 1,
+        "nodes", List.of(Map.of("id", "a", "type", "llm", "prompt", "Hello"),
+            Map.of("id", "b", "type", "llm", "prompt", "Shorter: {{a.output}}")))));
+    assertEquals(201, ok.status(), ok.body().toString());
+    // An agent the tenant does not have fails its step, and the run.
+    ApiClient.Response bad = api.postJson("/api/v1/runs", Map.of("workflow", Map.of("name", "bad", "version", 1,
+        "nodes", List.of(Map.of("id", "a", "type", "agent", "agent", "nobody", "prompt", "hi")))));
+    assertEquals(201, bad.status(), bad.body().toString());
+
+    node.eventually(Duration.ofSeconds(20), () -> {
+      String after = scrape();
+      assertEquals(succeeded + 1, value(after, "workflow_executions_total", "status=\"succeeded\"", tenantLabel),
+          "succeeded runs of the tenant");
+      assertEquals(failed + 1, value(after, "workflow_executions_total", "status=\"failed\"", tenantLabel),
+          "failed runs of the tenant");
+      assertTrue(value(after, "workflow_duration_seconds_count") >= durations + 2, "both durations recorded");
+      assertTrue(value(after, "orrery_steps_total", "status=\"succeeded\"") >= steps + 2, "the two LLM steps");
+    });
+    Matcher bucket = Pattern.compile("(?m)^workflow_duration_seconds_bucket\\{.*le=\"").matcher(scrape());
+    assertTrue(bucket.find(), "the duration is a histogram with buckets");
+  }
+}
