@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -134,7 +135,11 @@ public final class Agents implements AgentPort {
     }
     String instance = instanceId != null ? instanceId : UUID.randomUUID().toString();
     String invocation = invocationId != null ? invocationId : UUID.randomUUID().toString();
+    long started = System.nanoTime();
+    // Metrics carry the name of an agent that exists: a request for any other name is "unknown".
+    AtomicReference<String> known = new AtomicReference<>("unknown");
     return resolve(tenantId, agentName, version).thenComposeAsync(agent -> {
+      known.set(agent.name());
       JsonNode inputSchema = agent.definition().inputSchema();
       if (inputSchema != null && context != null && !context.isNull()) {
         List<String> problems = OutputSchemas.validate(inputSchema, context);
@@ -148,6 +153,7 @@ public final class Agents implements AgentPort {
           .<AgentAnswer>askWithStatus(replyTo -> new AgentInstance.Invoke(invocation, agent, task, context, replyTo),
               settings.executeTimeout());
     }, executor).handle((answer, error) -> {
+      AgentMetrics.record(tenantId, known.get(), System.nanoTime() - started, answer, error);
       if (error != null) throw asFailure(error);
       if (!answer.succeeded()) {
         throw new AgentFailure(answer);

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * {@code GET /metrics} as Prometheus scrapes it: a run that succeeds and one that fails move
  * {@code workflow_executions_total} by one each under their status and tenant, and the duration histogram
- * and the step counter by what they did. Kamon is one per JVM, so the test compares before and after.
+ * and the step counter by what they did; agent invocations move the {@code agent_*} metrics of their agent.
+ * Kamon is one per JVM, so the test compares before and after.
  */
 @ExtendWith(SharedPostgres.class)
 class RunMetricsTest {
@@ -87,5 +88,34 @@ class RunMetricsTest {
     });
     Matcher bucket = Pattern.compile("(?m)^workflow_duration_seconds_bucket\\{.*le=\"").matcher(scrape());
     assertTrue(bucket.find(), "the duration is a histogram with buckets");
+  }
+
+  @Test
+  void agentInvocationsShowByAgentWithTheirErrorsAndTokens() {
+    assertEquals(201, api.postJson("/api/v1/agents", Map.of("name", "brief", "system_prompt", "Be brief.")).status());
+    String agent = "agent_id=\"brief\"";
+    String tenantLabel = "tenant=\"" + tenant + "\"";
+    String before = scrape();
+    double ok = value(before, "agent_requests_total", agent, tenantLabel, "status=\"succeeded\"");
+    double unknown = value(before, "agent_errors_total", "agent_id=\"unknown\"", tenantLabel, "code=\"NOT_FOUND\"");
+    double tokens = value(before, "agent_tokens_used_total", agent, tenantLabel);
+    double timed = value(before, "agent_processing_seconds_count", agent);
+
+    for (int i = 0; i < 2; i++) {
+      ApiClient.Response r = api.postJson("/api/v1/agents/brief/execute", Map.of("task_description", "Say hi"));
+      assertEquals(200, r.status(), r.body().toString());
+    }
+    ApiClient.Response missing = api.postJson("/api/v1/agents/nobody-" + System.nanoTime() + "/execute",
+        Map.of("task_description", "Say hi"));
+    assertEquals(404, missing.status(), missing.body().toString());
+
+    node.eventually(Duration.ofSeconds(20), () -> {
+      String after = scrape();
+      assertEquals(ok + 2, value(after, "agent_requests_total", agent, tenantLabel, "status=\"succeeded\""));
+      assertEquals(timed + 2, value(after, "agent_processing_seconds_count", agent));
+      assertTrue(value(after, "agent_tokens_used_total", agent, tenantLabel) > tokens, "tokens of the two answers");
+      assertEquals(unknown + 1, value(after, "agent_errors_total", "agent_id=\"unknown\"", tenantLabel,
+          "code=\"NOT_FOUND\""), "a name that is no agent is not a label");
+    });
   }
 }
