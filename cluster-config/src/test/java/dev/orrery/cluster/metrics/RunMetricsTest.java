@@ -42,7 +42,8 @@ class RunMetricsTest {
     node.close();
   }
 
-  private static double value(String scrape, String metric, String... labels) {
+  /** The sum of the samples of {@code metric} whose labels include all of {@code labels}. */
+  static double value(String scrape, String metric, String... labels) {
     double sum = 0;
     for (String line : scrape.split("\n")) {
       if (!line.startsWith(metric + "{") && !line.startsWith(metric + " ")) continue;

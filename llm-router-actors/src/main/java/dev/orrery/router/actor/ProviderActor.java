@@ -204,6 +204,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   private final ProviderLimits limits;
   private final ProviderAdapter adapter;
   private final ProviderStats stats;
+  private final ProviderMetrics metrics;
   private final Clock clock;
   private final TimerScheduler<Command> timers;
   private final CircuitBreaker breaker;
@@ -245,6 +246,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.limits = setup.limits();
     this.adapter = setup.adapter();
     this.stats = setup.stats();
+    this.metrics = new ProviderMetrics(name);
     this.clock = setup.clock();
     this.timers = timers;
     this.breaker = CircuitBreaker.of(name, limits.breaker().toResilience4j(clock));
@@ -455,6 +457,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     breaker.onSuccess(latency, TimeUnit.NANOSECONDS);
     observeBreaker();
     stats.recordSuccess(Duration.ofNanos(latency));
+    metrics.succeeded(p.submit.call().model(), latency);
     long used = response.tokensIn() + response.tokensOut();
     if (used > 0) tokens.give(p.reservedTokens - used); // an answer without usage keeps the estimate charged
     p.reservedTokens = 0;
@@ -467,6 +470,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     long latency = Math.max(0, now - attempt.startedAt());
     breaker.onError(latency, TimeUnit.NANOSECONDS, error);
     observeBreaker();
+    metrics.failed(p.submit.call().model(), latency, error);
     if (error.kind() != Kind.CLIENT_ERROR) {
       stats.recordFailure(Duration.ofNanos(latency), error.kind() == Kind.TIMEOUT);
     }
@@ -642,6 +646,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       }
       breakerState = state;
       stats.breakerState(state);
+      metrics.circuit(breaker.getState());
     }
   }
 

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
+import kamon.Kamon;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -317,6 +318,11 @@ public final class Router {
 
     private CompletionStage<Routed> onReply(Candidate c, ProviderActor.Reply answer) {
       if (answer instanceof ProviderActor.Served served) {
+        // Served by a later candidate than the first: the route fell back (llm_fallbacks_total{from,to}, by
+        // configured provider names: a route's name is the caller's text).
+        if (tried.size() > 1) {
+          Kamon.counter("llm.fallbacks").withTag("from", tried.get(0)).withTag("to", c.provider().name()).increment();
+        }
         return CompletableFuture.completedFuture(new Routed(served.response(), c.provider(), c.model(), List.copyOf(tried)));
       }
       ProviderActor.Failed failed = (ProviderActor.Failed) answer;
