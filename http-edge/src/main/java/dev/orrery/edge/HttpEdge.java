@@ -42,7 +42,7 @@ public final class HttpEdge {
   public static Route routes(ObjectMapper json, Api api, ChatCompletionsRoutes gateway,
       Supplier<CompletionStage<Boolean>> readiness, Supplier<String> metrics) {
     ErrorEnvelope errors = new ErrorEnvelope(json);
-    return handleExceptions(errors.exceptionHandler(), () -> handleRejections(errors.rejectionHandler(), () -> concat(
+    return HttpMetrics.measured(() -> handleExceptions(errors.exceptionHandler(), () -> handleRejections(errors.rejectionHandler(), () -> concat(
         path("health", () -> get(() -> complete(HttpResponse.create()
             .withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))),
         path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(ContentTypes.TEXT_PLAIN_UTF8, metrics.get())))),
@@ -52,7 +52,7 @@ public final class HttpEdge {
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(api.runs().route(), api.tenants().route(),
             api.budgets().route(), api.auth().route(), api.reports().route(), api.tools().route(),
             api.agents().route()))),
-        gateway.route())));
+        gateway.route()))));
   }
 
   public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, EdgeSettings settings, Route routes) {

@@ -68,6 +68,8 @@ class RunMetricsTest {
     double failed = value(before, "workflow_executions_total", "status=\"failed\"", tenantLabel);
     double durations = value(before, "workflow_duration_seconds_count");
     double steps = value(before, "orrery_steps_total", "status=\"succeeded\"");
+    String submits = "route=\"/api/v1/runs\"";
+    double submitted = value(before, "http_server_requests_total", submits, "method=\"POST\"", "status=\"201\"");
 
     ApiClient.Response ok = api.postJson("/api/v1/runs", Map.of("workflow", Map.of("name", "two", "version", 1,
         "nodes", List.of(Map.of("id", "a", "type", "llm", "prompt", "Hello"),
@@ -86,6 +88,8 @@ class RunMetricsTest {
           "failed runs of the tenant");
       assertTrue(value(after, "workflow_duration_seconds_count") >= durations + 2, "both durations recorded");
       assertTrue(value(after, "orrery_steps_total", "status=\"succeeded\"") >= steps + 2, "the two LLM steps");
+      assertEquals(submitted + 2, value(after, "http_server_requests_total", submits, "method=\"POST\"",
+          "status=\"201\""), "the two submits, by route template and status");
     });
     Matcher bucket = Pattern.compile("(?m)^workflow_duration_seconds_bucket\\{.*le=\"").matcher(scrape());
     assertTrue(bucket.find(), "the duration is a histogram with buckets");
