@@ -3,6 +3,8 @@ package dev.orrery.cluster.metrics;
 import dev.orrery.core.run.RunEvent;
 import dev.orrery.core.run.RunListener;
 import dev.orrery.core.run.RunState;
+import dev.orrery.core.workflow.NodeSpec;
+import dev.orrery.core.workflow.WorkflowSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -13,24 +15,51 @@ import kamon.Kamon;
 /**
  * Runs and steps as metrics, from what the runs persist: {@code workflow_executions_total{status,tenant}}
  * and {@code workflow_duration_seconds} (a run's acceptance to its end) by the names dashboards expect, and
- * {@code orrery_runs_started_total}, {@code orrery_steps_total{status}}, {@code orrery_run_recoveries_total}
- * (runs that came back from the journal unfinished: their open steps were re-dispatched). Labels are
- * bounded: tenants and statuses, never run ids.
+ * {@code orrery_runs_started_total}, {@code orrery_steps_total{status,kind}},
+ * {@code orrery_step_duration_seconds{kind,status}} (an attempt, from its scheduling to its result),
+ * {@code orrery_step_attempts_total{kind}} (retries included), {@code orrery_run_recoveries_total} (runs
+ * that came back from the journal unfinished: their open steps were re-dispatched). Labels are bounded:
+ * tenants, statuses and node kinds, never run ids.
  */
 public final class RunMetrics implements RunListener {
-  /** Acceptance time of the runs in flight on this node, for their duration. */
-  private final Map<String, Instant> accepted = new ConcurrentHashMap<>();
+  /** What this node knows of each run in flight on it: its start, its nodes' kinds, its steps' starts. */
+  private static final class Flight {
+    final Instant accepted;
+    final Map<String, String> kinds = new ConcurrentHashMap<>();
+    final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
+
+    Flight(Instant accepted, WorkflowSpec spec) {
+      this.accepted = accepted;
+      if (spec != null) for (NodeSpec n : spec.nodes()) kinds.put(n.id(), n.type());
+    }
+
+    String kind(String nodeId) {
+      return kinds.getOrDefault(nodeId, "unknown");
+    }
+  }
+
+  private final Map<String, Flight> flights = new ConcurrentHashMap<>();
+
+  private static String step(String nodeId, Integer item, int attempt) {
+    return nodeId + "/" + item + "/" + attempt;
+  }
 
   @Override
   public void onPersisted(String tenantId, String runId, List<RunEvent> events) {
     for (RunEvent e : events) {
       if (e instanceof RunEvent.RunAccepted a) {
-        accepted.put(runId, a.at());
+        flights.put(runId, new Flight(a.at(), a.spec()));
         Kamon.counter("orrery.runs.started").withTag("tenant", tenantId).increment();
-      } else if (e instanceof RunEvent.StepSucceeded) {
-        Kamon.counter("orrery.steps").withTag("status", "succeeded").increment();
-      } else if (e instanceof RunEvent.StepFailed) {
-        Kamon.counter("orrery.steps").withTag("status", "failed").increment();
+      } else if (e instanceof RunEvent.StepScheduled s) {
+        Flight f = flights.get(runId);
+        if (f != null) {
+          f.scheduled.put(step(s.nodeId(), s.item(), s.attempt()), s.at());
+          Kamon.counter("orrery.step.attempts").withTag("kind", f.kind(s.nodeId())).increment();
+        }
+      } else if (e instanceof RunEvent.StepSucceeded s) {
+        stepEnded(runId, s.nodeId(), s.item(), s.attempt(), "succeeded", s.at());
+      } else if (e instanceof RunEvent.StepFailed s) {
+        stepEnded(runId, s.nodeId(), s.item(), s.attempt(), "failed", s.at());
       } else if (e instanceof RunEvent.RunCompleted c) {
         finished(tenantId, runId, "succeeded", c.at());
       } else if (e instanceof RunEvent.RunFailed f) {
@@ -44,15 +73,26 @@ public final class RunMetrics implements RunListener {
   @Override
   public void onRecovered(String tenantId, String runId, RunState state) {
     if (state.isEmpty() || state.isFinished()) return;
-    accepted.putIfAbsent(runId, state.acceptedAt());
+    flights.putIfAbsent(runId, new Flight(state.acceptedAt(), state.spec()));
     Kamon.counter("orrery.run.recoveries").withoutTags().increment();
+  }
+
+  private void stepEnded(String runId, String nodeId, Integer item, int attempt, String status, Instant at) {
+    Flight f = flights.get(runId);
+    String kind = f == null ? "unknown" : f.kind(nodeId);
+    Kamon.counter("orrery.steps").withTag("status", status).withTag("kind", kind).increment();
+    Instant start = f == null ? null : f.scheduled.remove(step(nodeId, item, attempt));
+    if (start != null && at != null) {
+      Kamon.timer("orrery.step.duration").withTag("kind", kind).withTag("status", status)
+          .record(Math.max(0, Duration.between(start, at).toNanos()));
+    }
   }
 
   private void finished(String tenantId, String runId, String status, Instant at) {
     Kamon.counter("workflow.executions").withTag("status", status).withTag("tenant", tenantId).increment();
-    Instant start = accepted.remove(runId);
-    if (start != null && at != null) {
-      Kamon.timer("workflow.duration").withoutTags().record(Math.max(0, Duration.between(start, at).toNanos()));
+    Flight f = flights.remove(runId);
+    if (f != null && f.accepted != null && at != null) {
+      Kamon.timer("workflow.duration").withoutTags().record(Math.max(0, Duration.between(f.accepted, at).toNanos()));
     }
   }
 }

@@ -68,6 +68,8 @@ class RunMetricsTest {
     double failed = value(before, "workflow_executions_total", "status=\"failed\"", tenantLabel);
     double durations = value(before, "workflow_duration_seconds_count");
     double steps = value(before, "orrery_steps_total", "status=\"succeeded\"");
+    double llmSteps = value(before, "orrery_step_duration_seconds_count", "kind=\"llm\"", "status=\"succeeded\"");
+    double agentFailures = value(before, "orrery_steps_total", "kind=\"agent\"", "status=\"failed\"");
     String submits = "route=\"/api/v1/runs\"";
     double submitted = value(before, "http_server_requests_total", submits, "method=\"POST\"", "status=\"201\"");
 
@@ -88,6 +90,10 @@ class RunMetricsTest {
           "failed runs of the tenant");
       assertTrue(value(after, "workflow_duration_seconds_count") >= durations + 2, "both durations recorded");
       assertTrue(value(after, "orrery_steps_total", "status=\"succeeded\"") >= steps + 2, "the two LLM steps");
+      assertTrue(value(after, "orrery_step_duration_seconds_count", "kind=\"llm\"", "status=\"succeeded\"")
+          >= llmSteps + 2, "the two LLM steps' durations, by kind");
+      assertTrue(value(after, "orrery_steps_total", "kind=\"agent\"", "status=\"failed\"") >= agentFailures + 1,
+          "the agent step that failed");
       assertEquals(submitted + 2, value(after, "http_server_requests_total", submits, "method=\"POST\"",
           "status=\"201\""), "the two submits, by route template and status");
     });
