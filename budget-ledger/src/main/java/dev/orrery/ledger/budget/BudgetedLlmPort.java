@@ -47,6 +47,9 @@ public final class BudgetedLlmPort implements LlmPort {
     var reservation = new BudgetPort.Reservation(request.tenantId(), reservationId, request.runId(), request.nodeId(),
         estimate);
     return budget.reserve(reservation)
+        .whenComplete((reserved, refused) -> {
+          if (refused != null) LedgerMetrics.refused(request.tenantId(), refused);
+        })
         .thenComposeAsync(reserved -> call(request, reservation), executor);
   }
 
@@ -70,6 +73,7 @@ public final class BudgetedLlmPort implements LlmPort {
               // answer, which the provider has billed, is still worth more than a second call.
               if (error != null) log.warn("settlement of call {} of tenant {} failed: {}",
                   reservation.reservationId(), reservation.tenantId(), error.toString());
+              else LedgerMetrics.settled(reservation.tenantId(), result.provider(), result.model(), result.usage());
               return result;
             });
         // A gateway call has no journal of its own to make good a lost answer, and its caller waits on

@@ -9,6 +9,7 @@ import dev.orrery.cluster.testing.TestNode;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -128,5 +129,42 @@ class RunMetricsTest {
       assertEquals(unknown + 1, value(after, "agent_errors_total", "agent_id=\"unknown\"", tenantLabel,
           "code=\"NOT_FOUND\""), "a name that is no agent is not a label");
     });
+  }
+
+  @Test
+  void chargesAndRefusalsShowByTenant() {
+    String other = "metrics-budget-" + System.nanoTime();
+    ApiClient admin = node.api().as(TestNode.PLATFORM_KEY);
+    assertEquals(201, admin.postJson("/api/v1/tenants", Map.of("tenant_id", other, "name", other)).status());
+    ApiClient owner = node.api().as(TestNode.newKey(admin, other, "admin"));
+    String tenantLabel = "tenant=\"" + other + "\"";
+    Map<String, Object> oneCall = Map.of("workflow", Map.of("name", "one", "version", 1,
+        "nodes", List.of(Map.of("id", "a", "type", "llm", "prompt", "Hello"))));
+
+    ApiClient.Response charged = owner.postJson("/api/v1/runs", oneCall);
+    assertEquals(201, charged.status(), charged.body().toString());
+    assertEquals("SUCCEEDED", awaitRun(owner, charged.body().get("run_id").asText()));
+    node.eventually(Duration.ofSeconds(20), () -> {
+      String after = scrape();
+      assertTrue(value(after, "budget_tokens_settled_total", tenantLabel) > 0, "the call's tokens were settled");
+      assertTrue(value(after, "budget_cost_micros_settled_total", tenantLabel) > 0, "and its cost");
+    });
+
+    assertEquals(200, owner.postJson("/api/v1/tenants/" + other + "/kill-switch", Map.of("on", true, "reason", "test"))
+        .status());
+    ApiClient.Response refused = owner.postJson("/api/v1/runs", oneCall);
+    assertEquals(201, refused.status(), refused.body().toString());
+    assertEquals("FAILED", awaitRun(owner, refused.body().get("run_id").asText()));
+    node.eventually(Duration.ofSeconds(20), () -> assertEquals(1.0, value(scrape(), "budget_reservations_refused_total",
+        tenantLabel, "code=\"BUDGET_EXCEEDED\""), "the reservation the kill switch refused"));
+  }
+
+  private static String awaitRun(ApiClient client, String runId) {
+    java.util.concurrent.atomic.AtomicReference<String> status = new java.util.concurrent.atomic.AtomicReference<>();
+    node.eventually(Duration.ofSeconds(30), () -> {
+      status.set(client.get("/api/v1/runs/" + runId).body().get("status").asText());
+      assertTrue(Set.of("SUCCEEDED", "FAILED", "CANCELLED").contains(status.get()), "finished: " + status.get());
+    });
+    return status.get();
   }
 }
