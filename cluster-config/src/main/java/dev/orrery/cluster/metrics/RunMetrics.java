@@ -40,6 +40,11 @@ public final class RunMetrics implements RunListener {
 
   private final Map<String, Flight> flights = new ConcurrentHashMap<>();
 
+  public RunMetrics() {
+    // Exported from the start (at 0), so a dashboard's panel and an alert have a series before the first.
+    Kamon.counter("orrery.run.recoveries").withoutTags();
+  }
+
   private static String step(String nodeId, Integer item, int attempt) {
     return nodeId + "/" + item + "/" + attempt;
   }
