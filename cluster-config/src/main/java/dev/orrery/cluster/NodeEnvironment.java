@@ -31,6 +31,7 @@ public final class NodeEnvironment {
       Map.entry("ORRERY_SBR_STRATEGY", "keep-majority (default) or lease-majority"),
       Map.entry("ORRERY_SBR_STABLE_AFTER", "how long membership is stable before the split-brain resolver acts (7s)"),
       Map.entry("ORRERY_FAILURE_DETECTOR_PAUSE", "heartbeats a member may miss before it is unreachable (3s)"),
+      Map.entry("ORRERY_LOG_FORMAT", "text (default) or json: one JSON object per line with the run's ids"),
       Map.entry("ORRERY_UNREADY_GRACE", "time a stopping node goes on serving after readiness turns off (2s)"),
       Map.entry("ORRERY_DATA_DIR", "where the embedded PostgreSQL keeps its data (./orrery-data)"),
       Map.entry("ORRERY_DB_URL", "JDBC URL of an external PostgreSQL (unset: the embedded one)"),

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class NodeEnvironmentTest {
   private static final Pattern IN_CONFIG = Pattern.compile("\\$\\{\\?([A-Z][A-Z0-9_]*)}");
   private static final Pattern IN_CODE = Pattern.compile("\"((?:ORRERY|OPENAI|ANTHROPIC|OLLAMA)_[A-Z0-9_]+)\"");
+  private static final Pattern IN_LOGBACK = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*):-");
 
   @Test
   void listsEveryVariableTheModulesRead() throws IOException {
@@ -30,8 +31,10 @@ class NodeEnvironmentTest {
       for (Path file : files.filter(p -> p.toString().contains("/src/main/"))
           .filter(p -> !p.startsWith(root.resolve("bench")))
           .filter(p -> !p.getFileName().toString().equals("NodeEnvironment.java"))
-          .filter(p -> p.toString().endsWith(".conf") || p.toString().endsWith(".java")).toList()) {
-        Pattern pattern = file.toString().endsWith(".conf") ? IN_CONFIG : IN_CODE;
+          .filter(p -> p.toString().endsWith(".conf") || p.toString().endsWith(".java")
+              || p.getFileName().toString().equals("logback.xml")).toList()) {
+        Pattern pattern = file.toString().endsWith(".conf") ? IN_CONFIG
+            : file.toString().endsWith(".xml") ? IN_LOGBACK : IN_CODE;
         Matcher m = pattern.matcher(Files.readString(file));
         while (m.find()) read.add(m.group(1));
       }

@@ -62,6 +62,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.slf4j.MDC;
 
 /**
  * One run of a workflow, event-sourced and sharded as {@code run|<tenantId>|<runId>}. The command
@@ -591,7 +592,32 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     return Effect().persist(events).thenRun(next -> {
       setup.listener().onPersisted(tenantId, runId, events);
       live.published(lastSequenceNumber(ctx), events);
+      RunEvent last = events.get(events.size() - 1);
+      if (next.isFinished() && (last instanceof RunEvent.RunCompleted || last instanceof RunEvent.RunFailed
+          || last instanceof RunEvent.RunCancelled)) {
+        logInfo(last.nodeId(), "run {} finished {} after {} ms", runId, next.status(),
+            next.acceptedAt() == null ? -1 : Duration.between(next.acceptedAt(), setup.clock().instant()).toMillis());
+      }
     });
+  }
+
+  /**
+   * Logs with the run's ids in the MDC ({@code tenant_id}, {@code run_id}, and {@code node_id} when a node is
+   * concerned), which the JSON log format carries as fields. Never a prompt or an output: those stay in the
+   * journal.
+   */
+  private void logInfo(String nodeId, String format, Object... args) {
+    org.slf4j.Logger log = ctx.getLog();
+    MDC.put("tenant_id", tenantId);
+    MDC.put("run_id", runId);
+    if (nodeId != null) MDC.put("node_id", nodeId);
+    try {
+      log.info(format, args);
+    } finally {
+      MDC.remove("tenant_id");
+      MDC.remove("run_id");
+      MDC.remove("node_id");
+    }
   }
 
   private static String describe(List<Problem> problems) {
@@ -797,7 +823,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     Instant now = setup.clock().instant();
     for (StepState step : s.steps().values()) {
       if (step.status() == StepStatus.SCHEDULED) {
-        ctx.getLog().info("run {}: re-dispatching {} attempt {} after recovery", runId, step.key(), step.attempt());
+        logInfo(step.nodeId(), "run {}: re-dispatching {} attempt {} after recovery", runId, step.key(), step.attempt());
         startStep(s, wf, step);
       } else if (step.status() == StepStatus.RETRY_WAIT) {
         Duration left = Duration.between(now, step.retryAt());
