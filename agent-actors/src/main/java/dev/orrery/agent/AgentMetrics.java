@@ -1,5 +1,6 @@
 package dev.orrery.agent;
 
+import dev.orrery.core.Instrumentation;
 import dev.orrery.core.port.AgentAnswer;
 import dev.orrery.core.port.AgentFailure;
 import dev.orrery.core.port.StepFailure;
@@ -19,6 +20,7 @@ final class AgentMetrics {
 
   /** Records one invocation that took {@code nanos} and ended with {@code answer} or {@code error}. */
   static void record(String tenantId, String agent, long nanos, AgentAnswer answer, Throwable error) {
+    if (!Instrumentation.enabled()) return;
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     Usage usage = answer != null ? answer.usage()
         : cause instanceof AgentFailure f && f.answer() != null ? f.answer().usage() : null;

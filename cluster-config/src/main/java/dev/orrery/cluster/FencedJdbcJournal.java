@@ -1,6 +1,7 @@
 package dev.orrery.cluster;
 
 import com.typesafe.config.Config;
+import dev.orrery.core.Instrumentation;
 import org.apache.pekko.dispatch.Futures;
 import org.apache.pekko.persistence.AtomicWrite;
 import org.apache.pekko.persistence.jdbc.journal.JdbcAsyncWriteJournal;
@@ -27,6 +28,7 @@ public final class FencedJdbcJournal extends JdbcAsyncWriteJournal {
       return Futures.failed(new IllegalStateException(
           "journal write refused: this process was paused longer than the cluster's failure detector allows"));
     }
+    if (!Instrumentation.enabled()) return super.asyncWriteMessages(messages);
     long started = System.nanoTime();
     Future<Seq<Try<BoxedUnit>>> written = super.asyncWriteMessages(messages);
     // journal_write_seconds: a batch from the journal's hand to PostgreSQL's commit.

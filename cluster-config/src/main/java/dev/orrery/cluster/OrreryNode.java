@@ -14,6 +14,7 @@ import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
 import dev.orrery.cluster.metrics.NodeMetrics;
+import dev.orrery.core.Instrumentation;
 import dev.orrery.cluster.metrics.RunMetrics;
 import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEntity;
@@ -192,7 +193,12 @@ public final class OrreryNode {
   private static OrreryNode assemble(ActorSystem<Void> system, Options options, String url, String user,
       String password, String databaseDescription) throws Exception {
     Config config = system.settings().config();
-    NodeMetrics.start(config);
+    boolean metrics = config.getBoolean("orrery.metrics.enabled");
+    Instrumentation.enable(metrics);
+    if (metrics) {
+      NodeMetrics.start(config);
+      system.getWhenTerminated().thenRun(NodeMetrics::stop);
+    }
     NodeHealth health = NodeHealth.get(system);
     // Readiness goes off first on SIGTERM; the node goes on serving for unready-grace so that a load
     // balancer stops sending before the port closes (service-unbind), then requests drain and shards
@@ -247,7 +253,7 @@ public final class OrreryNode {
     RunIndex runIndex = new RunIndex(readSide, blocking);
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
         options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system))
-            .andThen(new RunMetrics()), sandbox.port(), agents));
+            .andThen(metrics ? new RunMetrics() : RunListener.NONE), sandbox.port(), agents));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     try {

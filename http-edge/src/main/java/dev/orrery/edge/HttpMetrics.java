@@ -3,6 +3,7 @@ package dev.orrery.edge;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 
+import dev.orrery.core.Instrumentation;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -28,6 +29,7 @@ final class HttpMetrics {
   private HttpMetrics() {}
 
   static Route measured(Supplier<Route> inner) {
+    if (!Instrumentation.enabled()) return inner.get();
     return extractRequest(request -> {
       long started = System.nanoTime();
       String route = template(request.getUri().path());

@@ -1,5 +1,6 @@
 package dev.orrery.ledger.budget;
 
+import dev.orrery.core.Instrumentation;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.Usage;
 import java.util.concurrent.CompletionException;
@@ -14,7 +15,7 @@ final class LedgerMetrics {
   private LedgerMetrics() {}
 
   static void settled(String tenant, String provider, String model, Usage usage) {
-    if (usage == null) return;
+    if (usage == null || !Instrumentation.enabled()) return;
     String p = provider == null ? "unknown" : provider;
     String m = model == null ? "unknown" : model;
     Kamon.counter("budget.tokens.settled").withTag("tenant", tenant).withTag("provider", p).withTag("model", m)
@@ -24,6 +25,7 @@ final class LedgerMetrics {
   }
 
   static void refused(String tenant, Throwable error) {
+    if (!Instrumentation.enabled()) return;
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     String code = cause instanceof StepFailure f ? f.code() : "INTERNAL";
     Kamon.counter("budget.reservations.refused").withTag("tenant", tenant).withTag("code", code).increment();

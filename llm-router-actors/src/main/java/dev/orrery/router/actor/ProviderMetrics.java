@@ -1,5 +1,6 @@
 package dev.orrery.router.actor;
 
+import dev.orrery.core.Instrumentation;
 import dev.orrery.router.provider.ProviderException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;
@@ -24,12 +25,14 @@ final class ProviderMetrics {
   }
 
   void succeeded(String model, long latencyNanos) {
+    if (!Instrumentation.enabled()) return;
     Kamon.counter("llm.requests").withTag("provider", provider).withTag("model", model).withTag("status", "succeeded")
         .increment();
     Kamon.timer("llm.latency").withTag("provider", provider).withTag("model", model).record(latencyNanos);
   }
 
   void failed(String model, long latencyNanos, ProviderException error) {
+    if (!Instrumentation.enabled()) return;
     Kamon.counter("llm.requests").withTag("provider", provider).withTag("model", model).withTag("status", "failed")
         .increment();
     Kamon.counter("llm.errors").withTag("provider", provider).withTag("model", model)

@@ -1,6 +1,7 @@
 package dev.orrery.router.route;
 
 import dev.orrery.core.ErrorCode;
+import dev.orrery.core.Instrumentation;
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.port.RouteDefinition;
 import dev.orrery.core.port.StepFailure;
@@ -320,7 +321,7 @@ public final class Router {
       if (answer instanceof ProviderActor.Served served) {
         // Served by a later candidate than the first: the route fell back (llm_fallbacks_total{from,to}, by
         // configured provider names: a route's name is the caller's text).
-        if (tried.size() > 1) {
+        if (tried.size() > 1 && Instrumentation.enabled()) {
           Kamon.counter("llm.fallbacks").withTag("from", tried.get(0)).withTag("to", c.provider().name()).increment();
         }
         return CompletableFuture.completedFuture(new Routed(served.response(), c.provider(), c.model(), List.copyOf(tried)));
