@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Whether this node should get traffic: what Pekko Management's {@code /ready} (and the edge's
- * {@code /ready}) answer beside the member being Up. Ready means the node is not shutting down and each
- * part the node registered answers: the database of the journal, sharding, the bound HTTP port. Liveness
+ * {@code /ready}) answer beside management's own checks (the member is Up, sharding's regions are
+ * registered). Ready means the node has started (its HTTP port is bound), is not shutting down, and each
+ * part it registered answers: the database of the journal. Liveness
  * ({@code /alive}) stays independent of all that, so a database outage never restarts healthy pods.
  */
 public final class NodeHealth implements Extension {

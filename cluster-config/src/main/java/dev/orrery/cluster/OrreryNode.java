@@ -14,8 +14,10 @@ import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
 import dev.orrery.cluster.metrics.NodeMetrics;
-import dev.orrery.core.Instrumentation;
 import dev.orrery.cluster.metrics.RunMetrics;
+import dev.orrery.core.Instrumentation;
+import dev.orrery.core.port.BudgetPort;
+import dev.orrery.core.port.LlmPort;
 import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEntity;
 import dev.orrery.core.run.RunListener;
@@ -26,16 +28,14 @@ import dev.orrery.core.stream.RunJournal;
 import dev.orrery.core.stream.RunTopics;
 import dev.orrery.core.stream.StreamSettings;
 import dev.orrery.core.workflow.WorkflowCatalog;
-import dev.orrery.core.port.BudgetPort;
-import dev.orrery.core.port.LlmPort;
 import dev.orrery.edge.AgentRoutes;
 import dev.orrery.edge.AuthRoutes;
 import dev.orrery.edge.BudgetRoutes;
 import dev.orrery.edge.EdgeSettings;
 import dev.orrery.edge.HttpEdge;
 import dev.orrery.edge.JsonRoutes;
-import dev.orrery.edge.RunRoutes;
 import dev.orrery.edge.ReportRoutes;
+import dev.orrery.edge.RunRoutes;
 import dev.orrery.edge.TenantRoutes;
 import dev.orrery.edge.ToolRoutes;
 import dev.orrery.edge.audit.AuditLog;
@@ -72,18 +72,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Down;
-import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.management.HealthCheckSettings;
+import org.apache.pekko.management.javadsl.HealthChecks;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.slf4j.Logger;
@@ -284,13 +282,11 @@ public final class OrreryNode {
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),
           !adminKey.isBlank(), Duration.ofSeconds(30));
-      Duration readyTimeout = Duration.ofSeconds(2);
       ServerBinding binding = HttpEdge.bind(system, edge,
-              HttpEdge.routes(json, api, gateway, () -> health.ready(readyTimeout), NodeMetrics::scrape))
+              HttpEdge.routes(json, api, gateway, readiness(system, health), NodeMetrics::scrape))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
       health.started(List.of(
-          new NodeHealth.Part("database", () -> CompletableFuture.supplyAsync(() -> reachable(readSide), blocking)),
-          new NodeHealth.Part("sharding", () -> shardingAnswers(system, readyTimeout))));
+          new NodeHealth.Part("database", () -> CompletableFuture.supplyAsync(() -> reachable(readSide), blocking))));
       return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants, management);
     } catch (Exception e) {
       usageProjection.shutdown();
@@ -331,13 +327,17 @@ public final class OrreryNode {
     }
   }
 
-  /** Sharding answers: the coordinator knows the run regions (stats go through it to every region). */
-  private static CompletionStage<Boolean> shardingAnswers(ActorSystem<?> system, Duration timeout) {
-    return AskPattern.<ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
-            ClusterSharding.get(system).shardState(),
-            replyTo -> new GetClusterShardingStats(RunEntity.KEY, timeout, replyTo),
-            timeout.plusMillis(500), system.scheduler())
-        .thenApply(stats -> !stats.getRegions().isEmpty());
+  /**
+   * The edge's {@code /ready}: the same checks as management's (the member is Up, sharding's regions are
+   * registered, and {@link NodeHealth}), or {@link NodeHealth} alone when management is off.
+   */
+  private static java.util.function.Supplier<CompletionStage<Boolean>> readiness(ActorSystem<?> system,
+      NodeHealth health) {
+    Config config = system.settings().config();
+    if (!config.getBoolean("orrery.management.enabled")) return () -> health.ready(Duration.ofSeconds(2));
+    var checks = new HealthChecks((ExtendedActorSystem) system.classicSystem(),
+        HealthCheckSettings.create(config.getConfig("pekko.management.health-checks")));
+    return () -> checks.ready().exceptionally(failure -> false);
   }
 
   /** What the gateway lists besides the routes: every model a configured provider serves. */

@@ -7,6 +7,7 @@ import dev.orrery.core.Instrumentation;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import kamon.Kamon;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -25,6 +26,8 @@ final class HttpMetrics {
   private static final Set<String> WORDS = Set.of("stream", "events", "state", "replay", "fork", "diff", "journal",
       "approvals", "cancel", "keys", "versions", "execute", "invoke", "kill-switch", "status", "token");
   private static final Set<String> TOP = Set.of("health", "ready", "metrics");
+  private static final Pattern EDGE_SLASHES = Pattern.compile("^/+|/+$");
+  private static final Pattern SLASHES = Pattern.compile("/+");
 
   private HttpMetrics() {}
 
@@ -46,7 +49,7 @@ final class HttpMetrics {
 
   /** {@code /api/v1/runs/3f2a…/stream} → {@code /api/v1/runs/{id}/stream}. */
   static String template(String path) {
-    List<String> parts = List.of(path.replaceAll("^/+|/+$", "").split("/+"));
+    List<String> parts = List.of(SLASHES.split(EDGE_SLASHES.matcher(path).replaceAll("")));
     if (parts.size() == 1 && TOP.contains(parts.get(0))) return "/" + parts.get(0);
     if (parts.size() >= 2 && parts.get(0).equals("v1")
         && (parts.get(1).equals("models") || parts.get(1).equals("chat"))) {

@@ -3,8 +3,11 @@ package dev.orrery.ledger.budget;
 import dev.orrery.core.Instrumentation;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.Usage;
+import java.util.Map;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import kamon.Kamon;
+import kamon.metric.Counter;
 
 /**
  * What the ledger charged and refused, by tenant (and provider and model for charges):
@@ -12,16 +15,23 @@ import kamon.Kamon;
  * {@code budget_reservations_refused_total{tenant,code}} ({@code BUDGET_EXCEEDED}, the kill switch …).
  */
 final class LedgerMetrics {
+  /** Both charge counters of a tenant, provider and model, resolved once: every call is settled. */
+  private record Charges(Counter tokens, Counter costMicros) {}
+
+  private static final Map<String, Charges> CHARGES = new ConcurrentHashMap<>();
+
   private LedgerMetrics() {}
 
   static void settled(String tenant, String provider, String model, Usage usage) {
     if (usage == null || !Instrumentation.enabled()) return;
     String p = provider == null ? "unknown" : provider;
     String m = model == null ? "unknown" : model;
-    Kamon.counter("budget.tokens.settled").withTag("tenant", tenant).withTag("provider", p).withTag("model", m)
-        .increment(usage.tokensIn() + usage.tokensOut());
-    Kamon.counter("budget.cost.micros.settled").withTag("tenant", tenant).withTag("provider", p).withTag("model", m)
-        .increment(usage.costMicros());
+    Charges charges = CHARGES.computeIfAbsent(tenant + "/" + p + "/" + m, k -> new Charges(
+        Kamon.counter("budget.tokens.settled").withTag("tenant", tenant).withTag("provider", p).withTag("model", m),
+        Kamon.counter("budget.cost.micros.settled").withTag("tenant", tenant).withTag("provider", p)
+            .withTag("model", m)));
+    charges.tokens().increment(usage.tokensIn() + usage.tokensOut());
+    charges.costMicros().increment(usage.costMicros());
   }
 
   static void refused(String tenant, Throwable error) {

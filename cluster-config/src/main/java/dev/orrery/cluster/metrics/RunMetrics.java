@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import kamon.Kamon;
+import kamon.metric.Counter;
+import kamon.metric.Timer;
 
 /**
  * Runs and steps as metrics, from what the runs persist: {@code workflow_executions_total{status,tenant}}
@@ -39,6 +41,10 @@ public final class RunMetrics implements RunListener {
   }
 
   private final Map<String, Flight> flights = new ConcurrentHashMap<>();
+  // Instruments resolved once per label value: recording runs on each run's thread, for every step.
+  private final Map<String, Counter> attempts = new ConcurrentHashMap<>();
+  private final Map<String, Counter> steps = new ConcurrentHashMap<>();
+  private final Map<String, Timer> stepDurations = new ConcurrentHashMap<>();
 
   public RunMetrics() {
     // Exported from the start (at 0), so a dashboard's panel and an alert have a series before the first.
@@ -59,7 +65,8 @@ public final class RunMetrics implements RunListener {
         Flight f = flights.get(runId);
         if (f != null) {
           f.scheduled.put(step(s.nodeId(), s.item(), s.attempt()), s.at());
-          Kamon.counter("orrery.step.attempts").withTag("kind", f.kind(s.nodeId())).increment();
+          attempts.computeIfAbsent(f.kind(s.nodeId()), kind -> Kamon.counter("orrery.step.attempts")
+              .withTag("kind", kind)).increment();
         }
       } else if (e instanceof RunEvent.StepSucceeded s) {
         stepEnded(runId, s.nodeId(), s.item(), s.attempt(), "succeeded", s.at());
@@ -85,11 +92,13 @@ public final class RunMetrics implements RunListener {
   private void stepEnded(String runId, String nodeId, Integer item, int attempt, String status, Instant at) {
     Flight f = flights.get(runId);
     String kind = f == null ? "unknown" : f.kind(nodeId);
-    Kamon.counter("orrery.steps").withTag("status", status).withTag("kind", kind).increment();
+    String labels = kind + "/" + status;
+    steps.computeIfAbsent(labels, k -> Kamon.counter("orrery.steps").withTag("status", status).withTag("kind", kind))
+        .increment();
     Instant start = f == null ? null : f.scheduled.remove(step(nodeId, item, attempt));
     if (start != null && at != null) {
-      Kamon.timer("orrery.step.duration").withTag("kind", kind).withTag("status", status)
-          .record(Math.max(0, Duration.between(start, at).toNanos()));
+      stepDurations.computeIfAbsent(labels, k -> Kamon.timer("orrery.step.duration").withTag("kind", kind)
+          .withTag("status", status)).record(Math.max(0, Duration.between(start, at).toNanos()));
     }
   }
 

@@ -4,8 +4,12 @@ import dev.orrery.core.Instrumentation;
 import dev.orrery.router.provider.ProviderException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import kamon.Kamon;
+import kamon.metric.Counter;
 import kamon.metric.Gauge;
+import kamon.metric.Timer;
 
 /**
  * One provider endpoint's calls as metrics, by provider and model: {@code llm_requests_total{provider,
@@ -17,6 +21,9 @@ import kamon.metric.Gauge;
 final class ProviderMetrics {
   private final String provider;
   private final Gauge circuit;
+  // Resolved once per model (and status or kind): an actor records every attempt of its provider.
+  private final Map<String, Counter> requests = new HashMap<>();
+  private final Map<String, Timer> latencies = new HashMap<>();
 
   ProviderMetrics(String provider) {
     this.provider = provider;
@@ -26,18 +33,26 @@ final class ProviderMetrics {
 
   void succeeded(String model, long latencyNanos) {
     if (!Instrumentation.enabled()) return;
-    Kamon.counter("llm.requests").withTag("provider", provider).withTag("model", model).withTag("status", "succeeded")
-        .increment();
-    Kamon.timer("llm.latency").withTag("provider", provider).withTag("model", model).record(latencyNanos);
+    request(model, "succeeded").increment();
+    latency(model).record(latencyNanos);
+  }
+
+  private Counter request(String model, String status) {
+    return requests.computeIfAbsent(model + "/" + status, k -> Kamon.counter("llm.requests")
+        .withTag("provider", provider).withTag("model", model).withTag("status", status));
+  }
+
+  private Timer latency(String model) {
+    return latencies.computeIfAbsent(model, k -> Kamon.timer("llm.latency").withTag("provider", provider)
+        .withTag("model", model));
   }
 
   void failed(String model, long latencyNanos, ProviderException error) {
     if (!Instrumentation.enabled()) return;
-    Kamon.counter("llm.requests").withTag("provider", provider).withTag("model", model).withTag("status", "failed")
-        .increment();
+    request(model, "failed").increment();
     Kamon.counter("llm.errors").withTag("provider", provider).withTag("model", model)
         .withTag("kind", error.kind().name()).increment();
-    Kamon.timer("llm.latency").withTag("provider", provider).withTag("model", model).record(latencyNanos);
+    latency(model).record(latencyNanos);
     if (error.kind() == ProviderException.Kind.RATE_LIMITED) {
       Kamon.counter("llm.rate-limited").withTag("provider", provider).increment();
       Duration wait = error.retryAfter();

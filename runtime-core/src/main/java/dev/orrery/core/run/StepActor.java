@@ -74,9 +74,11 @@ final class StepActor {
    * The agent instance of a step: {@code step:<run>:<node>:<attempt>} (an instance id allows no {@code /}),
    * or a digest of the key when that would be longer than an instance id may be.
    */
+  private static final java.util.regex.Pattern INSTANCE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9_.:-]+");
+
   static String instanceOf(String invocationId) {
     String readable = "step:" + invocationId.replace('/', ':');
-    if (readable.length() <= 128 && readable.matches("[A-Za-z0-9_.:-]+")) return readable;
+    if (readable.length() <= 128 && INSTANCE_ID.matcher(readable).matches()) return readable;
     try {
       byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
           .digest(invocationId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
