@@ -127,7 +127,7 @@ public final class Agents implements AgentPort {
 
   @Override
   public CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
-      JsonNode context, String instanceId, String invocationId) {
+      JsonNode context, String instanceId, String invocationId, String traceparent) {
     if (task == null || task.isBlank()) return failed(ErrorCode.INVALID_REQUEST, "a task description is required");
     if (instanceId != null && !INSTANCE_ID.matcher(instanceId).matches()) {
       return failed(ErrorCode.INVALID_REQUEST, "an instance id is 1-128 letters, digits, '_', '.', ':' or '-', "
@@ -150,7 +150,8 @@ public final class Agents implements AgentPort {
       }
       return ClusterSharding.get(system)
           .entityRefFor(AgentInstance.KEY, AgentInstance.entityId(tenantId, instance))
-          .<AgentAnswer>askWithStatus(replyTo -> new AgentInstance.Invoke(invocation, agent, task, context, replyTo),
+          .<AgentAnswer>askWithStatus(replyTo -> new AgentInstance.Invoke(invocation, agent, task, context, traceparent,
+              replyTo),
               settings.executeTimeout());
     }, executor).handle((answer, error) -> {
       AgentMetrics.record(tenantId, known.get(), System.nanoTime() - started, answer, error);

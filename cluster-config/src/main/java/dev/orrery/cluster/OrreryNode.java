@@ -15,6 +15,9 @@ import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
 import dev.orrery.cluster.metrics.NodeMetrics;
 import dev.orrery.cluster.metrics.RunMetrics;
+import dev.orrery.cluster.tracing.NodeTracing;
+import dev.orrery.cluster.tracing.RunSpans;
+import dev.orrery.cluster.tracing.TracingSettings;
 import dev.orrery.core.Instrumentation;
 import dev.orrery.core.port.BudgetPort;
 import dev.orrery.core.port.LlmPort;
@@ -197,6 +200,8 @@ public final class OrreryNode {
       NodeMetrics.start(config);
       system.getWhenTerminated().thenRun(NodeMetrics::stop);
     }
+    boolean tracing = NodeTracing.start(TracingSettings.fromConfig(config));
+    if (tracing) system.getWhenTerminated().thenRun(NodeTracing::stop);
     NodeHealth health = NodeHealth.get(system);
     // Readiness goes off first on SIGTERM; the node goes on serving for unready-grace so that a load
     // balancer stops sending before the port closes (service-unbind), then requests drain and shards
@@ -251,7 +256,9 @@ public final class OrreryNode {
     RunIndex runIndex = new RunIndex(readSide, blocking);
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
         options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system))
-            .andThen(metrics ? new RunMetrics() : RunListener.NONE), sandbox.port(), agents));
+            .andThen(metrics ? new RunMetrics() : RunListener.NONE)
+            .andThen(tracing ? new RunSpans(Cluster.get(system).selfMember().address().toString()) : RunListener.NONE),
+        sandbox.port(), agents));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     try {

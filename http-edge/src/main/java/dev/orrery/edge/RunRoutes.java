@@ -29,6 +29,7 @@ import dev.orrery.core.run.WorkflowCache;
 import dev.orrery.core.stream.RunFeed;
 import dev.orrery.core.stream.RunJournal;
 import dev.orrery.core.stream.StreamSettings;
+import dev.orrery.core.trace.Tracing;
 import dev.orrery.core.workflow.NodeSpec;
 import dev.orrery.core.workflow.WorkflowCatalog;
 import dev.orrery.core.workflow.WorkflowSpec;
@@ -37,6 +38,9 @@ import dev.orrery.edge.auth.AuthDirectives;
 import dev.orrery.edge.auth.Principal;
 import dev.orrery.ledger.tenant.Role;
 import dev.orrery.ledger.tenant.Tenants;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -49,6 +53,7 @@ import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -136,8 +141,42 @@ public final class RunRoutes {
         routes.withBody(body -> completeWithFuture(start(caller.tenantId(), request, body, key)))));
   }
 
+  /**
+   * A submit, in a server span of its own that continues the caller's {@code traceparent}: the run's trace
+   * is that span's (or, while no traces are collected, the caller's), recorded when the run is accepted.
+   */
   private CompletionStage<HttpResponse> start(String tenant, HttpRequest request, String body,
       Optional<String> idempotencyKey) {
+    String callerTrace = request.getHeader(Tracing.TRACEPARENT).map(HttpHeader::value).orElse(null);
+    Span span = submitSpan(tenant, request, callerTrace);
+    String traceparent = span.getSpanContext().isValid() ? Tracing.format(span.getSpanContext()) : callerTrace;
+    CompletionStage<HttpResponse> answer = parseAndStart(tenant, request, body, idempotencyKey, traceparent);
+    if (!span.isRecording()) return answer;
+    return answer.whenComplete((response, failure) -> {
+      if (response != null) {
+        span.setAttribute("http.response.status_code", response.status().intValue());
+        if (response.status().intValue() >= 500) span.setStatus(StatusCode.ERROR);
+      } else {
+        span.setStatus(StatusCode.ERROR, String.valueOf(failure));
+      }
+      span.end();
+    });
+  }
+
+  private static Span submitSpan(String tenant, HttpRequest request, String callerTrace) {
+    if (!Tracing.active()) return Span.getInvalid();
+    return Tracing.tracer().spanBuilder("POST /api/v1/runs")
+        .setSpanKind(SpanKind.SERVER)
+        .setParent(Tracing.contextOf(callerTrace))
+        .setAttribute("http.request.method", "POST")
+        .setAttribute("http.route", "/api/v1/runs")
+        .setAttribute("server.port", (long) request.getUri().port())
+        .setAttribute("orrery.tenant_id", tenant)
+        .startSpan();
+  }
+
+  private CompletionStage<HttpResponse> parseAndStart(String tenant, HttpRequest request, String body,
+      Optional<String> idempotencyKey, String traceparent) {
     return routes.guarded(() -> {
       checkedKey(idempotencyKey);
       String mediaType = request.entity().getContentType().mediaType().toString();
@@ -149,29 +188,28 @@ public final class RunRoutes {
         throw SubmitRequest.invalidWorkflow(e);
       }
       checkTools(submit.spec());
-      return startRun(tenant, submit, null, idempotencyKey);
+      return startRun(tenant, submit, null, null, idempotencyKey, traceparent);
     });
   }
 
   private CompletionStage<HttpResponse> startFork(String tenant, RunFork fork, Optional<String> idempotencyKey) {
-    return startRun(tenant, new SubmitRequest(fork.spec(), fork.inputs()), fork.origin(), fork.pins(), idempotencyKey);
+    return startRun(tenant, new SubmitRequest(fork.spec(), fork.inputs()), fork.origin(), fork.pins(), idempotencyKey,
+        null);
   }
 
+  /**
+   * @param inherited a fork's original's pins, or null for a run that pins what is current
+   * @param traceparent the span the run's trace continues, or null for a trace of its own
+   */
   private CompletionStage<HttpResponse> startRun(String tenant, SubmitRequest submit, ForkOrigin fork,
-      Optional<String> idempotencyKey) {
-    return startRun(tenant, submit, fork, null, idempotencyKey);
-  }
-
-  /** @param inherited a fork's original's pins, or null for a run that pins what is current */
-  private CompletionStage<HttpResponse> startRun(String tenant, SubmitRequest submit, ForkOrigin fork,
-      RunPins inherited, Optional<String> idempotencyKey) {
+      RunPins inherited, Optional<String> idempotencyKey, String traceparent) {
     String runId = idempotencyKey.map(k -> RunIds.fromIdempotencyKey(tenant, k)).orElseGet(RunIds::newRunId);
     String digest = submit.digest(json);
     // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
     // or that had already ended (a repeated key), gives its slot back.
     return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
         .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
-            idempotencyKey.orElse(null), digest, fork, inherited, replyTo), settings.askTimeout())
+            idempotencyKey.orElse(null), digest, fork, inherited, traceparent, replyTo), settings.askTimeout())
         .whenComplete((started, failure) -> {
           if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
         })

@@ -11,6 +11,9 @@ import dev.orrery.core.port.ToolInvocation;
 import dev.orrery.core.port.ToolPort;
 import dev.orrery.core.port.ToolResult;
 import dev.orrery.core.port.ToolSpec;
+import dev.orrery.core.trace.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -93,7 +96,7 @@ public final class ToolRegistry implements ToolPort {
           "the arguments of " + invocation.tool() + " do not match its schema: " + String.join("; ", problems), 0));
     }
     if (invocation.idempotencyKey() == null || invocation.idempotencyKey().isBlank() || maxRemembered == 0) {
-      return start(registered.tool(), arguments, invocation.timeout());
+      return traced(invocation, registered.tool(), arguments);
     }
     // Keys are a tenant's own: another tenant's identical key is another call.
     String key = invocation.tenantId() + "\u0000" + invocation.idempotencyKey();
@@ -111,7 +114,7 @@ public final class ToolRegistry implements ToolPort {
       results.put(key, new Remembered(mine, invocation.tool(), arguments.deepCopy(), now));
       while (results.size() > maxRemembered) results.remove(results.keySet().iterator().next());
     }
-    start(registered.tool(), arguments, invocation.timeout()).whenComplete((result, failure) -> {
+    traced(invocation, registered.tool(), arguments).whenComplete((result, failure) -> {
       if (failure == null) {
         mine.complete(result);
       } else {
@@ -122,6 +125,33 @@ public final class ToolRegistry implements ToolPort {
       }
     });
     return mine;
+  }
+
+  /**
+   * The call, in a span of its own ({@code execute_tool <name>}) under the caller's (a step's): only calls
+   * that really run get one; an answer remembered by idempotency key is the earlier call's.
+   */
+  private CompletableFuture<ToolResult> traced(ToolInvocation invocation, Tool tool, JsonNode arguments) {
+    if (!Tracing.active()) return start(tool, arguments, invocation.timeout());
+    Span span = Tracing.tracer().spanBuilder("execute_tool " + tool.name())
+        .setParent(Tracing.contextOf(invocation.traceparent()))
+        .setAttribute("gen_ai.operation.name", "execute_tool")
+        .setAttribute("gen_ai.tool.name", tool.name())
+        .setAttribute("orrery.tenant_id", invocation.tenantId() == null ? "" : invocation.tenantId())
+        .startSpan();
+    return start(tool, arguments, invocation.timeout()).whenComplete((result, failure) -> {
+      if (failure != null) {
+        span.setStatus(StatusCode.ERROR, String.valueOf(failure));
+      } else {
+        if (result.exitCode() != null) span.setAttribute("orrery.tool.exit_code", result.exitCode());
+        span.setAttribute("orrery.tool.truncated", result.truncated());
+        if (result.error()) {
+          span.setAttribute("error.type", String.valueOf(result.errorCode()));
+          span.setStatus(StatusCode.ERROR, String.valueOf(result.errorCode()));
+        }
+      }
+      span.end();
+    });
   }
 
   private CompletableFuture<ToolResult> start(Tool tool, JsonNode arguments, Duration asked) {

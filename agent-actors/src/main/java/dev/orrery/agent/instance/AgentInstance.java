@@ -99,7 +99,14 @@ public final class AgentInstance
       @JsonProperty("agent") AgentVersion agent,
       @JsonProperty("task") String task,
       @JsonProperty("context") JsonNode context,
-      @JsonProperty("reply_to") ActorRef<StatusReply<AgentAnswer>> replyTo) implements Command {}
+      @JsonProperty("traceparent") String traceparent,
+      @JsonProperty("reply_to") ActorRef<StatusReply<AgentAnswer>> replyTo) implements Command {
+
+    public Invoke(String invocationId, AgentVersion agent, String task, JsonNode context,
+        ActorRef<StatusReply<AgentAnswer>> replyTo) {
+      this(invocationId, agent, task, context, null, replyTo);
+    }
+  }
 
   public record Get(@JsonProperty("reply_to") ActorRef<StatusReply<AgentState>> replyTo) implements Command {}
 
@@ -150,6 +157,11 @@ public final class AgentInstance
   private final ActorContext<Command> ctx;
   /** Who waits for which invocation's answer. Not state: after a crash the caller asks again. */
   private final Map<String, List<ActorRef<StatusReply<AgentAnswer>>>> waiters = new HashMap<>();
+  /**
+   * The span (a step's) each invocation's model and tool calls belong to, as its callers said: not state,
+   * since a re-dispatched step that joins after a recovery says it again.
+   */
+  private final Map<String, String> traceparents = new HashMap<>();
 
   private AgentInstance(String entityId, Setup setup, ActorRef<ClusterSharding.ShardCommand> shard,
       ActorContext<Command> ctx) {
@@ -198,6 +210,9 @@ public final class AgentInstance
   // ---- command handlers: decide ----------------------------------------------------------------------
 
   private ReplyEffect<AgentEvent, AgentState> onInvoke(AgentState s, Invoke c) {
+    if (c.traceparent() != null && (!s.busy() || s.current().id().equals(c.invocationId()))) {
+      traceparents.put(c.invocationId(), c.traceparent());
+    }
     if (s.busy()) {
       if (s.current().id().equals(c.invocationId())) { // the same invocation asked again: one more waiter
         waiters.computeIfAbsent(c.invocationId(), id -> new ArrayList<>()).add(c.replyTo());
@@ -296,6 +311,7 @@ public final class AgentInstance
       ctx.setReceiveTimeout(setup.settings().idleTimeout(), Idle.INSTANCE);
       AgentAnswer answer = next.last();
       List<ActorRef<StatusReply<AgentAnswer>>> waiting = waiters.remove(answer.invocationId());
+      traceparents.remove(answer.invocationId());
       if (waiting != null) waiting.forEach(w -> w.tell(reply(answer)));
     }).thenNoReply();
   }
@@ -331,7 +347,7 @@ public final class AgentInstance
     List<ToolSpec> tools = setup.tools().specs(d.tools());
     var request = new LlmRequest(instanceId + "/" + inv.number() + "/llm/" + turn, tenantId, d.effectiveRoute(),
         d.model(), s.memory(), d.maxTokens(), d.temperature(), d.outputSchema(), setup.settings().llmTimeout(), tools,
-        null, null, null);
+        null, null, null).withTraceparent(traceparents.get(inv.id()));
     CompletionStage<LlmResult> call;
     try {
       call = setup.llm().complete(request);
@@ -355,7 +371,7 @@ public final class AgentInstance
       } else {
         try {
           result = setup.tools().call(tenantId, toolKey(inv.number(), inv.turns(), call.id()), call.name(),
-                  call.arguments() == null ? "{}" : call.arguments()).toCompletableFuture()
+                  call.arguments() == null ? "{}" : call.arguments(), traceparents.get(inv.id())).toCompletableFuture()
               .orTimeout(setup.settings().toolTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
           result = CompletableFuture.failedFuture(e);

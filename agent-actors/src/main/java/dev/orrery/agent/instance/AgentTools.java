@@ -24,6 +24,12 @@ public interface AgentTools {
    */
   CompletionStage<String> call(String tenantId, String idempotencyKey, String tool, String argumentsJson);
 
+  /** The same, its span a child of the one {@code traceparent} names (the agent's step). */
+  default CompletionStage<String> call(String tenantId, String idempotencyKey, String tool, String argumentsJson,
+      String traceparent) {
+    return call(tenantId, idempotencyKey, tool, argumentsJson);
+  }
+
   /** The node's tool port as agents see it ({@link ToolPortAgentTools}). */
   static AgentTools from(ToolPort tools) {
     return new ToolPortAgentTools(tools);

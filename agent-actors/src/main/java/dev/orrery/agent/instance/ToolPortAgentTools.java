@@ -35,6 +35,12 @@ final class ToolPortAgentTools implements AgentTools {
 
   @Override
   public CompletionStage<String> call(String tenantId, String idempotencyKey, String tool, String argumentsJson) {
+    return call(tenantId, idempotencyKey, tool, argumentsJson, null);
+  }
+
+  @Override
+  public CompletionStage<String> call(String tenantId, String idempotencyKey, String tool, String argumentsJson,
+      String traceparent) {
     JsonNode arguments;
     try {
       arguments = JSON.readTree(argumentsJson == null || argumentsJson.isBlank() ? "{}" : argumentsJson);
@@ -42,7 +48,7 @@ final class ToolPortAgentTools implements AgentTools {
       return CompletableFuture.failedFuture(new IllegalArgumentException("the arguments are not JSON: "
           + e.getOriginalMessage()));
     }
-    return tools.call(new ToolInvocation(idempotencyKey, tenantId, tool, arguments, null)).thenApply(r -> {
+    return tools.call(new ToolInvocation(idempotencyKey, tenantId, tool, arguments, null, traceparent)).thenApply(r -> {
       if (!r.error()) return r.output();
       throw new IllegalStateException(r.errorCode() + ": " + r.message()
           + (r.output().isBlank() ? "" : "\noutput:\n" + r.output()));

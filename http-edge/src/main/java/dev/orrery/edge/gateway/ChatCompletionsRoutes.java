@@ -24,6 +24,7 @@ import dev.orrery.core.port.LlmResult;
 import dev.orrery.core.port.StepFailure;
 import dev.orrery.core.port.ToolCall;
 import dev.orrery.core.port.ToolSpec;
+import dev.orrery.core.trace.Tracing;
 import dev.orrery.edge.EdgeSettings;
 import dev.orrery.edge.auth.AuthDirectives;
 import dev.orrery.ledger.tenant.Role;
@@ -89,9 +90,9 @@ public final class ChatCompletionsRoutes {
     return pathPrefix("v1", () -> handleExceptions(openAiErrors, () -> concat(
         path("models", () -> get(() -> auth.authenticated(Role.VIEWER, refusals, caller -> complete(modelList())))),
         path(segments("chat", "completions"), () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
-            caller -> optionalHeaderValueByName("Idempotency-Key",
-                key -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
-                    body -> completeWithFuture(chat(caller.tenantId(), body, key)))))))))));
+            caller -> optionalHeaderValueByName("Idempotency-Key", key -> optionalHeaderValueByName(Tracing.TRACEPARENT,
+                traceparent -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
+                    body -> completeWithFuture(chat(caller.tenantId(), body, key, traceparent.orElse(null)))))))))))));
   }
 
   private static org.apache.pekko.http.javadsl.server.PathMatcher0 segments(String first, String second) {
@@ -113,10 +114,12 @@ public final class ChatCompletionsRoutes {
     return jsonResponse(list);
   }
 
-  private CompletionStage<HttpResponse> chat(String tenantId, String body, Optional<String> idempotencyKey) {
+  /** @param traceparent the caller's span (W3C), which the call's provider spans continue; or null */
+  private CompletionStage<HttpResponse> chat(String tenantId, String body, Optional<String> idempotencyKey,
+      String traceparent) {
     ChatRequest chat;
     try {
-      chat = parse(tenantId, body, idempotencyKey);
+      chat = parse(tenantId, body, idempotencyKey, traceparent);
     } catch (OpenAiError e) {
       return CompletableFuture.completedFuture(e.toResponse(json));
     }
@@ -125,7 +128,7 @@ public final class ChatCompletionsRoutes {
 
   private record ChatRequest(LlmRequest request, String model, boolean stream, boolean includeUsage) {}
 
-  private ChatRequest parse(String tenantId, String body, Optional<String> idempotencyKey) {
+  private ChatRequest parse(String tenantId, String body, Optional<String> idempotencyKey, String traceparent) {
     JsonNode tree;
     try {
       tree = json.readTree(body);
@@ -174,7 +177,7 @@ public final class ChatCompletionsRoutes {
     boolean includeUsage = tree.path("stream_options").path("include_usage").asBoolean(false);
     String key = idempotencyKey.map(k -> "gateway/" + k).orElse(null);
     var request = new LlmRequest(key, tenantId, isRoute ? model : null, isRoute ? null : model, turns,
-        maxTokens, temperature, schema, settings.askTimeout(), tools, null);
+        maxTokens, temperature, schema, settings.askTimeout(), tools, null).withTraceparent(traceparent);
     return new ChatRequest(request, model, stream, includeUsage);
   }
 
@@ -245,7 +248,7 @@ public final class ChatCompletionsRoutes {
         r.maxTokens(), r.temperature(), r.outputSchema(), r.timeout(), r.tools(), text -> {
           streamed.set(true);
           out.offer(event(chunk(id, created, chat.model(), json.createObjectNode().put("content", text), null)));
-        });
+        }).withTraceparent(r.traceparent());
     llm.complete(streaming).whenCompleteAsync((result, failure) -> {
       if (failure != null) {
         OpenAiError e = errorOf(failure);

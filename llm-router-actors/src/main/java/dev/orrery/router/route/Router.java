@@ -12,6 +12,7 @@ import dev.orrery.router.provider.ProviderCall;
 import dev.orrery.router.provider.ProviderException;
 import dev.orrery.router.provider.ProviderException.Kind;
 import dev.orrery.router.provider.ProviderResponse;
+import io.opentelemetry.api.trace.Span;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -304,11 +305,12 @@ public final class Router {
           request.temperature(), request.outputSchema(), request.tools(), request.deltas(), remaining,
           request.idempotencyKey());
       Endpoint endpoint = endpoints.get(c.provider().name());
+      Span span = LlmSpans.start(request, c.provider(), c.model(), tried.size());
       CompletionStage<ProviderActor.Reply> reply = AskPattern.ask(endpoint.actor(),
           replyTo -> new ProviderActor.Submit(request.tenantId(), call, deadline, replyTo),
           remaining.plus(ASK_GRACE), scheduler);
       return reply
-          .handleAsync((answer, error) -> onReply(c, answer != null ? answer : noAnswer(c, error)), executor)
+          .handleAsync((answer, error) -> onReply(c, answer != null ? answer : noAnswer(c, error), span), executor)
           .thenCompose(Function.identity());
     }
 
@@ -317,8 +319,9 @@ public final class Router {
           "its provider actor did not answer: " + error, error), 0, false);
     }
 
-    private CompletionStage<Routed> onReply(Candidate c, ProviderActor.Reply answer) {
+    private CompletionStage<Routed> onReply(Candidate c, ProviderActor.Reply answer, Span span) {
       if (answer instanceof ProviderActor.Served served) {
+        LlmSpans.served(span, c.model(), served.response());
         // Served by a later candidate than the first: the route fell back (llm_fallbacks_total{from,to}, by
         // configured provider names: a route's name is the caller's text).
         if (tried.size() > 1 && Instrumentation.enabled()) {
@@ -327,6 +330,7 @@ public final class Router {
         return CompletableFuture.completedFuture(new Routed(served.response(), c.provider(), c.model(), List.copyOf(tried)));
       }
       ProviderActor.Failed failed = (ProviderActor.Failed) answer;
+      LlmSpans.failed(span, failed.error());
       failures.add(failed.error());
       if (failed.error().kind() == Kind.CLIENT_ERROR) {
         return CompletableFuture.failedFuture(invalid("the request was refused by " + describe(failed.error())));

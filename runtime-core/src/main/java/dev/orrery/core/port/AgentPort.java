@@ -21,9 +21,15 @@ public interface AgentPort {
    * @param instanceId an instance to continue (its memory is the conversation so far), or null for a new one
    * @param invocationId identifies this invocation: the same id again (a retry, a re-dispatched step) joins
    *     or returns the same answer instead of running twice; null for a fresh one
+   * @param traceparent the span (a step's) the agent's LLM and tool calls belong to, or null
    */
   CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
-      JsonNode context, String instanceId, String invocationId);
+      JsonNode context, String instanceId, String invocationId, String traceparent);
+
+  default CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
+      JsonNode context, String instanceId, String invocationId) {
+    return execute(tenantId, agentName, version, task, context, instanceId, invocationId, null);
+  }
 
   default CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
       JsonNode context, String instanceId) {

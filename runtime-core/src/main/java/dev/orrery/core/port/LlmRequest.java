@@ -17,6 +17,8 @@ import java.util.List;
  * @param nodeId the step's node (with its map item, as {@code node[3]}), or null
  * @param pinnedRoute the route as the run recorded it when it was accepted, which the port serves the call
  *     over where it can (null: the route as the port has it now)
+ * @param traceparent the W3C trace context of the span the call belongs to (a step's, a gateway request's),
+ *     or null: the port's spans for the call are its children
  */
 public record LlmRequest(
     String idempotencyKey,
@@ -32,7 +34,8 @@ public record LlmRequest(
     DeltaSink deltas,
     String runId,
     String nodeId,
-    RouteDefinition pinnedRoute) {
+    RouteDefinition pinnedRoute,
+    String traceparent) {
 
   public LlmRequest {
     if (idempotencyKey != null && idempotencyKey.isBlank()) {
@@ -48,7 +51,7 @@ public record LlmRequest(
       int maxTokens, Double temperature, JsonNode outputSchema, Duration timeout, List<ToolSpec> tools,
       DeltaSink deltas, String runId, String nodeId) {
     this(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema, timeout, tools,
-        deltas, runId, nodeId, null);
+        deltas, runId, nodeId, null, null);
   }
 
   public LlmRequest(String idempotencyKey, String tenantId, String route, String model, List<ChatMessage> messages,
@@ -68,13 +71,19 @@ public record LlmRequest(
   /** The same request with another deadline (a caller retrying within what is left of its own). */
   public LlmRequest withTimeout(Duration remaining) {
     return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
-        remaining, tools, deltas, runId, nodeId, pinnedRoute);
+        remaining, tools, deltas, runId, nodeId, pinnedRoute, traceparent);
   }
 
   /** The same request, served over the route as a run recorded it. */
   public LlmRequest withPinnedRoute(RouteDefinition pinned) {
     return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
-        timeout, tools, deltas, runId, nodeId, pinned);
+        timeout, tools, deltas, runId, nodeId, pinned, traceparent);
+  }
+
+  /** The same request, its spans children of the span {@code parent} names. */
+  public LlmRequest withTraceparent(String parent) {
+    return new LlmRequest(idempotencyKey, tenantId, route, model, messages, maxTokens, temperature, outputSchema,
+        timeout, tools, deltas, runId, nodeId, pinnedRoute, parent);
   }
 
   public boolean streaming() {

@@ -23,6 +23,7 @@ import dev.orrery.core.run.RunEvent.RunCompleted;
 import dev.orrery.core.run.RunEvent.RunFailed;
 import dev.orrery.core.run.RunEvent.StepRetryScheduled;
 import dev.orrery.core.run.RunEvent.StepScheduled;
+import dev.orrery.core.trace.RunTrace;
 import dev.orrery.core.workflow.CompiledWorkflow;
 import dev.orrery.core.workflow.EvalContext;
 import dev.orrery.core.workflow.NodeSpec;
@@ -83,6 +84,11 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
   private static final String RETRY_TIMER = "retry:";
   private static final String BUDGET_TIMER = "budget:";
   private static final String APPROVAL_TIMER = "approval:";
+  /**
+   * Prompts are never logged unless this logger is set to DEBUG ({@code ORRERY_LOG_PROMPTS=DEBUG}): they are a
+   * tenant's data, kept in the journal.
+   */
+  private static final org.slf4j.Logger PROMPTS = org.slf4j.LoggerFactory.getLogger("dev.orrery.prompts");
   /** Who decided an approval whose deadline passed. */
   public static final String DEADLINE = "deadline";
 
@@ -114,7 +120,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
    * Start the run; answered with the run (also when it was already started with the same request).
    * {@code fork} is set when the run is a fork of another, and {@code inherited} then holds the original's
    * pins, which the fork keeps for every node whose agent, route and model it does not change; other
-   * runs (null) pin what is current.
+   * runs (null) pin what is current. {@code traceparent} is the submitting request's span (W3C), which the
+   * run's trace continues; null starts a new trace.
    */
   public record Start(
       WorkflowSpec spec,
@@ -123,16 +130,22 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       String requestHash,
       ForkOrigin fork,
       RunPins inherited,
+      String traceparent,
       ActorRef<StatusReply<Started>> replyTo) implements Command {
 
     public Start(WorkflowSpec spec, Map<String, Object> inputs, String idempotencyKey, String requestHash,
+        ForkOrigin fork, RunPins inherited, ActorRef<StatusReply<Started>> replyTo) {
+      this(spec, inputs, idempotencyKey, requestHash, fork, inherited, null, replyTo);
+    }
+
+    public Start(WorkflowSpec spec, Map<String, Object> inputs, String idempotencyKey, String requestHash,
         ForkOrigin fork, ActorRef<StatusReply<Started>> replyTo) {
-      this(spec, inputs, idempotencyKey, requestHash, fork, null, replyTo);
+      this(spec, inputs, idempotencyKey, requestHash, fork, null, null, replyTo);
     }
 
     public Start(WorkflowSpec spec, Map<String, Object> inputs, String idempotencyKey, String requestHash,
         ActorRef<StatusReply<Started>> replyTo) {
-      this(spec, inputs, idempotencyKey, requestHash, null, null, replyTo);
+      this(spec, inputs, idempotencyKey, requestHash, null, null, null, replyTo);
     }
   }
 
@@ -439,7 +452,8 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       Map<String, Integer> agentVersions) {
     Instant now = setup.clock().instant();
     var accepted = new RunAccepted(runId, tenantId, c.spec(), wf.withDefaults(c.inputs()), c.idempotencyKey(),
-        c.requestHash(), c.fork(), pinsOf(c, wf, agentVersions), now);
+        c.requestHash(), c.fork(), pinsOf(c, wf, agentVersions), now,
+        RunTrace.start(c.traceparent(), ThreadLocalRandom.current()));
     List<RunEvent> events = RunDecider.STANDARD.start(s, accepted, wf);
     return persist(events)
         .thenRun(next -> {
@@ -595,27 +609,32 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       RunEvent last = events.get(events.size() - 1);
       if (next.isFinished() && (last instanceof RunEvent.RunCompleted || last instanceof RunEvent.RunFailed
           || last instanceof RunEvent.RunCancelled)) {
-        logInfo(last.nodeId(), "run {} finished {} after {} ms", runId, next.status(),
+        logInfo(next, last.nodeId(), "run {} finished {} after {} ms", runId, next.status(),
             next.acceptedAt() == null ? -1 : Duration.between(next.acceptedAt(), setup.clock().instant()).toMillis());
       }
     });
   }
 
   /**
-   * Logs with the run's ids in the MDC ({@code tenant_id}, {@code run_id}, and {@code node_id} when a node is
-   * concerned), which the JSON log format carries as fields. Never a prompt or an output: those stay in the
-   * journal.
+   * Logs with the run's ids in the MDC ({@code tenant_id}, {@code run_id}, {@code trace_id}, and {@code node_id}
+   * when a node is concerned), which the JSON log format carries as fields. Never a prompt or an output: those
+   * stay in the journal.
    */
-  private void logInfo(String nodeId, String format, Object... args) {
-    org.slf4j.Logger log = ctx.getLog();
+  private void logInfo(RunState s, String nodeId, String format, Object... args) {
+    log(ctx.getLog(), s, nodeId, format, args);
+  }
+
+  private void log(org.slf4j.Logger log, RunState s, String nodeId, String format, Object... args) {
     MDC.put("tenant_id", tenantId);
     MDC.put("run_id", runId);
+    if (s.trace() != null) MDC.put("trace_id", s.trace().traceId());
     if (nodeId != null) MDC.put("node_id", nodeId);
     try {
-      log.info(format, args);
+      if (log == PROMPTS) log.debug(format, args); else log.info(format, args);
     } finally {
       MDC.remove("tenant_id");
       MDC.remove("run_id");
+      MDC.remove("trace_id");
       MDC.remove("node_id");
     }
   }
@@ -681,14 +700,16 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
       context = context.withItem(s.node(step.nodeId()).items().get(step.item()), step.item());
     }
     Duration timeout = Duration.ofMillis(node.timeoutMs() != null ? node.timeoutMs() : s.spec().policy().stepTimeoutMs());
-    String key = runId + "/" + step.key() + "/" + step.attempt();
+    String key = RunIds.stepCall(runId, step.key(), step.attempt());
+    String traceparent = s.trace() == null ? null : s.trace().stepTraceparent(key);
     if (NodeSpec.TOOL.equals(node.type())) {
       if (setup.tools() == null) {
         ctx.getSelf().tell(new StepDone(step.nodeId(), step.item(), step.attempt(),
             StepOutcome.failure("UNKNOWN_TOOL", "this node offers no tools", false)));
         return;
       }
-      var invocation = new ToolInvocation(key, tenantId, node.tool(), wf.renderArguments(step.nodeId(), context), timeout);
+      var invocation = new ToolInvocation(key, tenantId, node.tool(), wf.renderArguments(step.nodeId(), context), timeout,
+          traceparent);
       startStepActor(step, StepActor.tool(setup.tools(), invocation), timeout);
       return;
     }
@@ -699,18 +720,21 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
         return;
       }
       startStepActor(step, StepActor.agent(setup.agents(), tenantId, node.agent(), s.pins().agentVersion(step.nodeId()),
-          wf.renderPrompt(step.nodeId(), context), wf.renderArguments(step.nodeId(), context), key), timeout);
+          wf.renderPrompt(step.nodeId(), context), wf.renderArguments(step.nodeId(), context), key, traceparent), timeout);
       return;
     }
     List<ChatMessage> messages = new ArrayList<>(2);
     String system = wf.renderSystem(step.nodeId(), context);
     if (system != null) messages.add(ChatMessage.system(system));
     messages.add(ChatMessage.user(wf.renderPrompt(step.nodeId(), context)));
+    if (PROMPTS.isDebugEnabled()) {
+      log(PROMPTS, s, step.nodeId(), "run {} step {} attempt {} prompt: {}", runId, step.key(), step.attempt(), messages);
+    }
     RunLive.StepDeltas toTopic = live.deltaSink(step.nodeId(), step.item(), step.attempt());
     DeltaSink deltas = deltaSink(step, toTopic);
     var request = new LlmRequest(key, tenantId, routeOf(node), node.model(), messages,
         node.maxTokens() != null ? node.maxTokens() : DEFAULT_MAX_TOKENS, node.temperature(), node.outputSchema(),
-        timeout, List.of(), deltas, runId, step.key(), s.pins().route(step.nodeId()));
+        timeout, List.of(), deltas, runId, step.key(), s.pins().route(step.nodeId()), traceparent);
     if (!reserveRunTokens(s, step, request)) return;
     startStepActor(step, StepActor.llm(setup.llm(), request, node.outputSchema(),
         toTopic == null ? () -> {} : toTopic::flush), timeout);
@@ -823,7 +847,7 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     Instant now = setup.clock().instant();
     for (StepState step : s.steps().values()) {
       if (step.status() == StepStatus.SCHEDULED) {
-        logInfo(step.nodeId(), "run {}: re-dispatching {} attempt {} after recovery", runId, step.key(), step.attempt());
+        logInfo(s, step.nodeId(), "run {}: re-dispatching {} attempt {} after recovery", runId, step.key(), step.attempt());
         startStep(s, wf, step);
       } else if (step.status() == StepStatus.RETRY_WAIT) {
         Duration left = Duration.between(now, step.retryAt());

@@ -3,6 +3,7 @@ package dev.orrery.core.run;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.JsonSerializable;
+import dev.orrery.core.trace.RunTrace;
 import dev.orrery.core.port.Usage;
 import dev.orrery.core.workflow.WorkflowSpec;
 import java.time.Instant;
@@ -41,13 +42,20 @@ public sealed interface RunEvent extends JsonSerializable {
       @JsonProperty("request_hash") String requestHash,
       @JsonProperty("fork") ForkOrigin fork,
       @JsonProperty("pins") RunPins pins,
-      @JsonProperty("at") Instant at) implements RunEvent {
+      @JsonProperty("at") Instant at,
+      @JsonProperty("trace") RunTrace trace) implements RunEvent {
 
     public RunAccepted {
       if (pins == null) {
         throw new IllegalArgumentException("RunAccepted of run " + runId + " has no pins: an event written before "
             + "runs were pinned (version 1) is read through RunAcceptedMigration, which records it as not pinned");
       }
+    }
+
+    /** A run outside any trace. */
+    public RunAccepted(String runId, String tenantId, WorkflowSpec spec, Map<String, Object> inputs,
+        String idempotencyKey, String requestHash, ForkOrigin fork, RunPins pins, Instant at) {
+      this(runId, tenantId, spec, inputs, idempotencyKey, requestHash, fork, pins, at, null);
     }
   }
 

@@ -23,6 +23,14 @@ public final class RunIds {
     return UUID.nameUUIDFromBytes((tenantId + SEPARATOR + idempotencyKey).getBytes(StandardCharsets.UTF_8)).toString();
   }
 
+  /**
+   * The idempotency key of one step attempt, {@code runId/step/attempt} ({@code step} with its map item, as
+   * {@code node[3]}): every call the attempt makes carries it, and its span is named after it.
+   */
+  public static String stepCall(String runId, String stepKey, int attempt) {
+    return runId + "/" + stepKey + "/" + attempt;
+  }
+
   public static boolean isValid(String runId) {
     return runId != null && RUN_ID.matcher(runId).matches();
   }

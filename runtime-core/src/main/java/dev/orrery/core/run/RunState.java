@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.orrery.core.JsonSerializable;
+import dev.orrery.core.trace.RunTrace;
 import dev.orrery.core.port.Usage;
 import dev.orrery.core.run.RunEvent.ApprovalDenied;
 import dev.orrery.core.run.RunEvent.ApprovalGranted;
@@ -55,7 +56,8 @@ public record RunState(
     @JsonProperty("usage") Usage usage,
     @JsonProperty("fork") ForkOrigin fork,
     @JsonProperty("approvals") Map<String, ApprovalRequested> approvals,
-    @JsonProperty("pins") RunPins pins) implements JsonSerializable {
+    @JsonProperty("pins") RunPins pins,
+    @JsonProperty("trace") RunTrace trace) implements JsonSerializable {
 
   /**
    * Version 2 (RunFormats) added {@code pins}; a version-1 snapshot is read through
@@ -69,7 +71,7 @@ public record RunState(
 
   public static RunState empty(String tenantId, String runId) {
     return new RunState(runId, tenantId, null, null, Map.of(), null, null, null, null, Map.of(), Map.of(), null, null,
-        Usage.ZERO, null, Map.of(), RunPins.NOT_RECORDED);
+        Usage.ZERO, null, Map.of(), RunPins.NOT_RECORDED, null);
   }
 
   @JsonIgnore
@@ -180,7 +182,7 @@ public record RunState(
     for (NodeSpec n : e.spec().nodes()) all.put(n.id(), NodeState.PENDING);
     return new RunState(e.runId(), e.tenantId(), RunStatus.RUNNING, e.spec(), e.inputs(), e.idempotencyKey(),
         e.requestHash(), e.at(), null, Collections.unmodifiableMap(all), Map.of(), null, null, Usage.ZERO, e.fork(),
-        Map.of(), e.pins());
+        Map.of(), e.pins(), e.trace());
   }
 
   private RunState mapExpanded(MapExpanded e) {
@@ -249,12 +251,12 @@ public record RunState(
 
   private RunState withStatus(RunStatus next) {
     return new RunState(runId, tenantId, next, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, usage, fork, approvals, pins);
+        nodes, steps, outputs, error, usage, fork, approvals, pins, trace);
   }
 
   private RunState withApprovals(Map<String, ApprovalRequested> pending) {
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, usage, fork, Collections.unmodifiableMap(pending), pins);
+        nodes, steps, outputs, error, usage, fork, Collections.unmodifiableMap(pending), pins, trace);
   }
 
   private boolean activeStepsRunning(String nodeId) {
@@ -280,25 +282,25 @@ public record RunState(
     }
     return new RunState(runId, tenantId, terminal, spec, inputs, idempotencyKey, requestHash, acceptedAt, at,
         Collections.unmodifiableMap(allNodes), Collections.unmodifiableMap(allSteps), outs, why, usage, fork, Map.of(),
-        pins);
+        pins, trace);
   }
 
   private RunState withNode(String nodeId, UnaryOperator<NodeState> change) {
     var all = new LinkedHashMap<>(nodes);
     all.put(nodeId, change.apply(node(nodeId)));
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        Collections.unmodifiableMap(all), steps, outputs, error, usage, fork, approvals, pins);
+        Collections.unmodifiableMap(all), steps, outputs, error, usage, fork, approvals, pins, trace);
   }
 
   private RunState withStep(StepState step) {
     var all = new LinkedHashMap<>(steps);
     all.put(step.key(), step);
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, Collections.unmodifiableMap(all), outputs, error, usage, fork, approvals, pins);
+        nodes, Collections.unmodifiableMap(all), outputs, error, usage, fork, approvals, pins, trace);
   }
 
   private RunState withUsage(Usage total) {
     return new RunState(runId, tenantId, status, spec, inputs, idempotencyKey, requestHash, acceptedAt, finishedAt,
-        nodes, steps, outputs, error, total, fork, approvals, pins);
+        nodes, steps, outputs, error, total, fork, approvals, pins, trace);
   }
 }

@@ -11,7 +11,8 @@ import java.util.Map;
 
 /**
  * A run as the edge contract shows it: {@code GET /api/v1/runs/{id}}. {@code pins} says which agent
- * versions and route definitions the run's nodes use (recorded when it was accepted).
+ * versions and route definitions the run's nodes use (recorded when it was accepted); {@code trace_id} is the
+ * distributed trace its spans belong to.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunView(
@@ -27,7 +28,8 @@ public record RunView(
     @JsonProperty("finished_at") Instant finishedAt,
     @JsonProperty("forked_from") Forked forkedFrom,
     @JsonProperty("approvals") Map<String, RunEvent.ApprovalRequested> approvals,
-    @JsonProperty("pins") RunPins pins) implements JsonSerializable {
+    @JsonProperty("pins") RunPins pins,
+    @JsonProperty("trace_id") String traceId) implements JsonSerializable {
 
   /** The run a fork came from and the node it changed. */
   public record Forked(@JsonProperty("run_id") String runId, @JsonProperty("node_id") String nodeId)
@@ -55,6 +57,6 @@ public record RunView(
     return new RunView(s.runId(), s.spec().name(), s.spec().version(), s.status(),
         Collections.unmodifiableMap(nodes), s.outputs(), s.usage(), s.error(), s.acceptedAt(), s.finishedAt(),
         s.fork() == null ? null : new Forked(s.fork().runId(), s.fork().nodeId()),
-        s.approvals().isEmpty() ? null : s.approvals(), s.pins());
+        s.approvals().isEmpty() ? null : s.approvals(), s.pins(), s.trace() == null ? null : s.trace().traceId());
   }
 }

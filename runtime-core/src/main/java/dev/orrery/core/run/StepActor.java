@@ -96,9 +96,9 @@ final class StepActor {
    * that ran out of turns or could not repair its answer is not retried.
    */
   static Supplier<CompletionStage<RunEntity.StepOutcome>> agent(AgentPort agents, String tenantId, String agent,
-      Integer version, String task, JsonNode context, String invocationId) {
+      Integer version, String task, JsonNode context, String invocationId, String traceparent) {
     String instanceId = instanceOf(invocationId);
-    return () -> agents.execute(tenantId, agent, version, task, context, instanceId, invocationId).handle((answer, failure) -> {
+    return () -> agents.execute(tenantId, agent, version, task, context, instanceId, invocationId, traceparent).handle((answer, failure) -> {
       if (failure == null) {
         return new RunEntity.StepOutcome(answer.result() == null ? null : JsonValues.toPlain(answer.result()),
             answer.usage() == null ? Usage.ZERO : answer.usage(), answer.provider(), answer.model(), null, null, false);

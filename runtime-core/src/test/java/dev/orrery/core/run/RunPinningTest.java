@@ -83,7 +83,7 @@ class RunPinningTest {
 
     @Override
     public CompletionStage<AgentAnswer> execute(String tenantId, String agentName, Integer version, String task,
-        JsonNode context, String instanceId, String invocationId) {
+        JsonNode context, String instanceId, String invocationId, String traceparent) {
       calls.add(new Call(agentName, version, invocationId, instanceId));
       return new CompletableFuture<>();
     }
