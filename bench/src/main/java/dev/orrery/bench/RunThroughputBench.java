@@ -29,8 +29,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * submitted whenever one finishes. Prints completed steps/s, persisted events/s and the time from
  * submit to completion (p50/p99).
  *
- * <p>Arguments (all optional): {@code runs=20000 concurrency=1000 steps=10 shape=chain|wide warmup=2000}, and
- * any {@code orrery.*}, {@code pekko.*} or {@code jdbc-*} setting to compare.
+ * <p>Arguments (all optional): {@code runs=20000 concurrency=1000 steps=10 shape=chain|wide warmup=2000
+ * traces=off|on}, and any {@code orrery.*}, {@code pekko.*} or {@code jdbc-*} setting to compare.
+ * {@code traces=on} exports every run's spans over OTLP to a sink on loopback (which only counts them).
  * {@code chain}: each step uses the previous one's output; {@code wide}: the steps of a run are
  * independent and run side by side.
  */
@@ -62,6 +63,8 @@ public final class RunThroughputBench {
     opts.forEach((k, v) -> {
       if (k.startsWith("orrery.") || k.startsWith("pekko.") || k.startsWith("jdbc-")) settings.put(k, v);
     });
+    OtlpSink sink = "on".equals(opts.get("traces")) ? new OtlpSink() : null;
+    if (sink != null) settings.put("orrery.tracing.otlp-endpoint", sink.endpoint());
     OrreryNode node = OrreryNode.start(new OrreryNode.Options(
         DatabaseSettings.embedded(dataDir),
         OrreryNode.overrides(settings),
@@ -91,8 +94,11 @@ public final class RunThroughputBench {
       System.out.printf("runs/s: %.0f%n", runs / seconds);
       System.out.printf("submit -> completed: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
           r.percentile(0.50), r.percentile(0.99), r.percentile(1.0));
+      System.out.printf("metrics: %s, traces: %s%n", settings.getOrDefault("orrery.metrics.enabled", "on"),
+          sink == null ? "off" : "on (" + sink.batches.sum() + " OTLP batches, " + sink.bytes.sum() / 1024 + " KiB so far)");
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      if (sink != null) sink.close();
       deleteRecursively(dataDir);
     }
   }

@@ -42,6 +42,7 @@ public final class NodeTracing {
           .addSpanProcessor(BatchSpanProcessor.builder(OtlpHttpSpanExporter.builder()
                   .setEndpoint(settings.tracesUrl()).build())
               .setScheduleDelay(settings.exportDelay().toMillis(), TimeUnit.MILLISECONDS)
+              .setMaxQueueSize(settings.maxQueueSize())
               .build())
           .build();
       sdk = OpenTelemetrySdk.builder().setTracerProvider(provider).build();

@@ -5,12 +5,13 @@ import java.time.Duration;
 
 /**
  * {@code orrery.tracing}: where spans go (an OTLP/HTTP endpoint, unset: nowhere, and no span is made), the
- * share of traces kept, and how often the batch of finished spans is sent.
+ * share of traces kept, how often the batch of finished spans is sent, and how many finished spans may
+ * wait for it (beyond that, new ones are dropped rather than memory grown).
  *
  * @param endpoint the collector's base URL ({@code http://host:4318}); spans go to {@code <endpoint>/v1/traces}
  */
-public record TracingSettings(String endpoint, double sampleRatio, Duration exportDelay, String serviceName,
-    String serviceVersion) {
+public record TracingSettings(String endpoint, double sampleRatio, Duration exportDelay, int maxQueueSize,
+    String serviceName, String serviceVersion) {
 
   public TracingSettings {
     if (endpoint == null) endpoint = "";
@@ -21,6 +22,7 @@ public record TracingSettings(String endpoint, double sampleRatio, Duration expo
     if (!(sampleRatio >= 0 && sampleRatio <= 1)) {
       throw new IllegalArgumentException("orrery.tracing.sample-ratio must be within 0..1, was " + sampleRatio);
     }
+    if (maxQueueSize <= 0) throw new IllegalArgumentException("orrery.tracing.max-queue-size must be > 0, was " + maxQueueSize);
     if (exportDelay.isNegative() || exportDelay.isZero()) {
       throw new IllegalArgumentException("orrery.tracing.export-delay must be > 0, was " + exportDelay);
     }
@@ -29,7 +31,8 @@ public record TracingSettings(String endpoint, double sampleRatio, Duration expo
   public static TracingSettings fromConfig(Config config) {
     Config c = config.getConfig("orrery.tracing");
     return new TracingSettings(c.getString("otlp-endpoint"), c.getDouble("sample-ratio"),
-        c.getDuration("export-delay"), c.getString("service-name"), config.getString("pekko.cluster.app-version"));
+        c.getDuration("export-delay"), c.getInt("max-queue-size"), c.getString("service-name"),
+        config.getString("pekko.cluster.app-version"));
   }
 
   public boolean enabled() {
