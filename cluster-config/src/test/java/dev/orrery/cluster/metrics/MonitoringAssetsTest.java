@@ -40,7 +40,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class MonitoringAssetsTest {
   private static final Path MONITORING = Path.of("..", "k8s", "monitoring");
   /** Our metric families; anything else in an expression is PromQL or Prometheus' own ({@code up}). */
-  private static final Pattern METRIC = Pattern.compile("\\b((?:workflow|agent|llm|budget|orrery|http|journal|cluster)_[a-z0-9_]+)");
+  private static final Pattern METRIC =
+      Pattern.compile("\\b((?:workflow|agent|llm|budget|orrery|http|journal|cluster)_[a-z0-9_]+)");
 
   @Test
   void everyMetricOfTheDashboardsAndRulesIsInARealScrape(SharedPostgres.TestDatabase db) throws Exception {
