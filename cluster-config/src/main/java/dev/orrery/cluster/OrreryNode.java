@@ -13,6 +13,7 @@ import dev.orrery.agent.instance.AgentTools;
 import dev.orrery.cluster.db.DatabaseSettings;
 import dev.orrery.cluster.db.EmbeddedDatabase;
 import dev.orrery.cluster.db.SchemaMigration;
+import dev.orrery.cluster.metrics.NodeGauges;
 import dev.orrery.cluster.metrics.NodeMetrics;
 import dev.orrery.cluster.metrics.RunMetrics;
 import dev.orrery.cluster.tracing.NodeTracing;
@@ -254,9 +255,11 @@ public final class OrreryNode {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     RunIndex runIndex = new RunIndex(readSide, blocking);
+    RunMetrics runMetrics = metrics ? new RunMetrics() : null;
+    if (runMetrics != null) NodeGauges.start(system, runMetrics);
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
         options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system))
-            .andThen(metrics ? new RunMetrics() : RunListener.NONE)
+            .andThen(runMetrics != null ? runMetrics : RunListener.NONE)
             .andThen(tracing ? new RunSpans(Cluster.get(system).selfMember().address().toString()) : RunListener.NONE),
         sandbox.port(), agents));
 

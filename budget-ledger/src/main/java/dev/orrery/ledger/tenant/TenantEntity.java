@@ -31,16 +31,19 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * A tenant ({@code tenant|<tenantId>}): its budgets per period, token limits and kill switch, its API keys
@@ -260,6 +263,15 @@ public final class TenantEntity
     return newEventHandlerBuilder().forAnyState().onAnyEvent(TenantState::apply);
   }
 
+  /** The budget gauges live where the tenant does: recorded when it comes up here, removed when it leaves. */
+  @Override
+  public SignalHandler<TenantState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), s -> BudgetGauges.record(s, now()))
+        .onSignal(PostStop.instance(), s -> BudgetGauges.stopped(tenantId))
+        .build();
+  }
+
   // ---- tenant and keys ---------------------------------------------------------------------------------
 
   private ReplyEffect<TenantEvent, TenantState> onCreate(TenantState s, Create c) {
@@ -278,6 +290,7 @@ public final class TenantEntity
     }
     return Effect().persist(new BudgetSet(c.period(), c.limitCents(), c.tokenLimit(), now()))
         .thenRun(this::announceLimits)
+        .thenRun(next -> BudgetGauges.record(next, now()))
         .thenReply(c.replyTo(), next -> StatusReply.success(status(next, now())));
   }
 
@@ -386,7 +399,9 @@ public final class TenantEntity
     var outcomes = new LedgerOutcomes(java.util.Collections.unmodifiableList(rejections),
         state.unlimited() ? state.limitsVersion() : -1);
     if (events.isEmpty()) return Effect().reply(c.replyTo(), outcomes);
-    return Effect().persist(events).thenReply(c.replyTo(), next -> outcomes);
+    return Effect().persist(events)
+        .thenRun(next -> BudgetGauges.record(next, now))
+        .thenReply(c.replyTo(), next -> outcomes);
   }
 
   /**

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import kamon.Kamon;
 import kamon.metric.Counter;
@@ -21,7 +22,8 @@ import kamon.metric.Timer;
  * {@code orrery_step_duration_seconds{kind,status}} (an attempt, from its scheduling to its result),
  * {@code orrery_step_attempts_total{kind}} (retries included), {@code orrery_run_recoveries_total} (runs
  * that came back from the journal unfinished: their open steps were re-dispatched). Labels are bounded:
- * tenants, statuses and node kinds, never run ids.
+ * tenants, statuses and node kinds, never run ids. It knows the runs in flight on this node ({@link
+ * #inFlight}), which {@link NodeGauges} exports as {@code orrery_runs_in_flight}.
  */
 public final class RunMetrics implements RunListener {
   /** What this node knows of each run in flight on it: its start, its nodes' kinds, its steps' starts. */
@@ -29,6 +31,8 @@ public final class RunMetrics implements RunListener {
     final Instant accepted;
     final Map<String, String> kinds = new ConcurrentHashMap<>();
     final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
+    /** When its run last came up on this node ({@link System#nanoTime}): see {@link #keepOnly}. */
+    volatile long seen = System.nanoTime();
 
     Flight(Instant accepted, WorkflowSpec spec) {
       this.accepted = accepted;
@@ -85,8 +89,23 @@ public final class RunMetrics implements RunListener {
   @Override
   public void onRecovered(String tenantId, String runId, RunState state) {
     if (state.isEmpty() || state.isFinished()) return;
-    flights.putIfAbsent(runId, new Flight(state.acceptedAt(), state.spec()));
+    Flight f = flights.putIfAbsent(runId, new Flight(state.acceptedAt(), state.spec()));
+    if (f != null) f.seen = System.nanoTime(); // back on this node (it had left without a word)
     Kamon.counter("orrery.run.recoveries").withoutTags().increment();
+  }
+
+  /** How many runs are in flight on this node: accepted or recovered here, not finished. */
+  public int inFlight() {
+    return flights.size();
+  }
+
+  /**
+   * Forgets the runs that left this node unfinished (their shard moved to another node, or stopped with
+   * it): those not among {@code runIds}, the runs this node's shards held at {@code asOf} ({@link
+   * System#nanoTime}), unless they came up here since.
+   */
+  public void keepOnly(Set<String> runIds, long asOf) {
+    flights.entrySet().removeIf(e -> !runIds.contains(e.getKey()) && e.getValue().seen - asOf < 0);
   }
 
   private void stepEnded(String runId, String nodeId, Integer item, int attempt, String status, Instant at) {

@@ -11,18 +11,22 @@ import dev.orrery.cluster.testing.FakeOpenAi;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.TestNode;
 import dev.orrery.router.fake.Fault;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -36,7 +40,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class MonitoringAssetsTest {
   private static final Path MONITORING = Path.of("..", "k8s", "monitoring");
   /** Our metric families; anything else in an expression is PromQL or Prometheus' own ({@code up}). */
-  private static final Pattern METRIC = Pattern.compile("\\b((?:workflow|agent|llm|budget|orrery|http|journal)_[a-z0-9_]+)");
+  private static final Pattern METRIC =
+      Pattern.compile("\\b((?:workflow|agent|llm|budget|orrery|http|journal|cluster)_[a-z0-9_]+)");
 
   @Test
   void everyMetricOfTheDashboardsAndRulesIsInARealScrape(SharedPostgres.TestDatabase db) throws Exception {
@@ -47,13 +52,20 @@ class MonitoringAssetsTest {
     TestNode node = null;
     try {
       // Two providers on the fake (its OpenAI and Anthropic wire), no retries: a failed first attempt falls back.
-      node = TestNode.start(db, FakeOpenAi.NO_RETRIES, Map.of(
+      // Limits far above what the test sends, so that their buckets are exported.
+      Map<String, Object> settings = new HashMap<>(FakeOpenAi.NO_RETRIES);
+      settings.put("orrery.llm.provider-defaults.requests-per-minute", 600_000);
+      settings.put("orrery.llm.provider-defaults.tokens-per-minute", 600_000_000);
+      node = TestNode.start(db, settings, Map.of(
           "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", provider.server().openAiBaseUrl(),
           "ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", provider.server().anthropicBaseUrl()));
       String tenant = "monitoring-" + System.nanoTime();
       ApiClient admin = node.api().as(TestNode.PLATFORM_KEY);
       assertEquals(201, admin.postJson("/api/v1/tenants", Map.of("tenant_id", tenant, "name", tenant)).status());
       ApiClient api = node.api().as(TestNode.newKey(admin, tenant, "admin"));
+      // A budget, for the budget gauges.
+      assertEquals(200, api.postJson("/api/v1/budgets", Map.of("period", "monthly", "limit_cents", 100_000,
+          "token_limit", 100_000_000)).status());
       Map<String, Object> oneCall = Map.of("workflow", Map.of("name", "one", "version", 1,
           "nodes", List.of(Map.of("id", "a", "type", "llm", "prompt", "Hello"))));
 
@@ -79,6 +91,28 @@ class MonitoringAssetsTest {
     } finally {
       provider.close(node);
     }
+  }
+
+  /** Prometheus' own check of the rules (syntax, PromQL, templates), where promtool is installed. */
+  @Test
+  void promtoolAcceptsTheAlertRules() throws Exception {
+    Path promtool = onPath("promtool");
+    Assumptions.assumeTrue(promtool != null, "promtool is not on the PATH");
+    Process check = new ProcessBuilder(promtool.toString(), "check", "rules",
+        MONITORING.resolve("alerts.yaml").toString()).redirectErrorStream(true).start();
+    String output = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(check.waitFor(60, TimeUnit.SECONDS), "promtool did not finish: " + output);
+    assertEquals(0, check.exitValue(), "promtool check rules failed:\n" + output);
+  }
+
+  private static Path onPath(String program) {
+    String path = System.getenv("PATH");
+    if (path == null) return null;
+    for (String dir : path.split(java.io.File.pathSeparator)) {
+      Path candidate = Path.of(dir, program);
+      if (Files.isExecutable(candidate)) return candidate;
+    }
+    return null;
   }
 
   private static void finish(TestNode node, ApiClient api, Map<String, Object> body, String status) {
@@ -127,7 +161,8 @@ class MonitoringAssetsTest {
       }
     }
     assertTrue(alerts.containsAll(List.of("OrreryAgentErrorRateHigh", "OrreryStepLatencyHigh",
-        "OrreryWorkflowFailureRateHigh", "OrreryProviderCircuitOpen", "OrreryNodeDown", "OrreryJournalWritesSlow")),
+        "OrreryWorkflowFailureRateHigh", "OrreryProviderCircuitOpen", "OrreryNodeDown", "OrreryJournalWritesSlow",
+        "OrreryTenantBudgetOver80Percent", "OrreryTenantBudgetExhausted")),
         "the alerts operators rely on: " + alerts);
     return used;
   }

@@ -1,5 +1,6 @@
 package dev.orrery.router.actor;
 
+import dev.orrery.core.Instrumentation;
 import dev.orrery.core.port.DeltaSink;
 import dev.orrery.core.port.TokenEstimate;
 import dev.orrery.router.provider.ProviderAdapter;
@@ -120,6 +121,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   /** Time to look again: expire what waited past its deadline, resume after a Retry-After. */
   private enum Wake implements Command { INSTANCE }
 
+  /** Time to sample the gauges: the queue, the calls in flight and the buckets (which refill between calls). */
+  private enum Sample implements Command { INSTANCE }
+
   /** The one answer to a {@link Submit}: a result, never an exception thrown across threads. */
   public sealed interface Reply permits Served, Failed {}
 
@@ -176,6 +180,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private static final String SWEEP = "sweep";
   private static final String RESUME = "resume";
+  private static final String SAMPLE = "sample";
   /** Caps the backoff's exponent, so a large max-retries cannot overflow it. */
   private static final int MAX_BACKOFF_DOUBLINGS = 16;
 
@@ -256,11 +261,22 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.tokens = new TokenBucket(limits.tokensPerMinute(), limits.rateBurst(), now);
     this.queued = new FairQueue<>(setup.tenantWeight());
     this.waiting = new FairQueue<>(setup.tenantWeight());
+    if (Instrumentation.enabled()) {
+      metrics.sampled(0, 0, requests, tokens, now);
+      timers.startTimerWithFixedDelay(SAMPLE, Sample.INSTANCE, sampleInterval(ctx.getSystem()));
+    }
     if (setup.followCluster() && clustered(ctx.getSystem())) {
       clusterSubscriber = ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberEventReceived::new);
       Cluster.get(ctx.getSystem()).subscriptions()
           .tell(Subscribe.create(clusterSubscriber, ClusterEvent.MemberEvent.class));
     }
+  }
+
+  /** As often as the metrics registry takes its snapshots: sampling more often would show nothing more. */
+  private static Duration sampleInterval(ActorSystem<?> system) {
+    var config = system.settings().config();
+    return config.hasPath("kamon.metric.tick-interval") ? config.getDuration("kamon.metric.tick-interval")
+        : Duration.ofSeconds(10);
   }
 
   private static boolean clustered(ActorSystem<?> system) {
@@ -276,6 +292,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .onMessage(AttemptTimedOut.class, this::onAttemptTimedOut)
         .onMessage(RetryDue.class, this::onRetryDue)
         .onMessageEquals(Wake.INSTANCE, this::onWake)
+        .onMessageEquals(Sample.INSTANCE, this::onSample)
         .onMessage(MembersChanged.class, m -> onMembers(m.members()))
         .onMessage(MemberEventReceived.class, this::onMemberEvent)
         .onMessage(GetStatus.class, this::onGetStatus)
@@ -569,6 +586,12 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       fail(p, timeout("waited for a free slot to retry past the caller's deadline"));
       return true;
     });
+  }
+
+  private Behavior<Command> onSample() {
+    int held = queued.size() + waiting.size() + retryReady.size() + backingOff.size();
+    metrics.sampled(held, inFlight.size(), requests, tokens, now());
+    return this;
   }
 
   // --- cluster share ---

@@ -75,6 +75,17 @@ final class TokenBucket {
     tokens = Math.min(tokens, 0);
   }
 
+  /** What the bucket holds now (0 while blocked or in debt), for the gauges. */
+  double level(long now) {
+    refill(now);
+    return now < blockedUntil ? 0 : Math.max(0, tokens);
+  }
+
+  /** The most it holds: a burst's worth of its rate (0 when unlimited). */
+  double capacity() {
+    return capacity;
+  }
+
   long blockedUntil() {
     return blockedUntil;
   }

@@ -22,6 +22,19 @@ class TokenBucketTest {
   }
 
   @Test
+  void itsLevelIsWhatIsLeftToTakeNeverBelowZero() {
+    var bucket = new TokenBucket(600, Duration.ofSeconds(1), 0); // 10/s, holds 10
+    assertEquals(10.0, bucket.capacity());
+    assertEquals(10.0, bucket.level(0));
+    bucket.tryTake(4, 0);
+    assertEquals(6.0, bucket.level(0));
+    assertEquals(8.0, bucket.level(SECOND / 5), "two tokens refilled in 200 ms");
+    bucket.blockUntil(SECOND, SECOND / 5);
+    assertEquals(0.0, bucket.level(SECOND / 2), "blocked: nothing to take");
+    assertEquals(5.0, bucket.level(3 * SECOND / 2), 1e-9, "refilling from the block's end");
+  }
+
+  @Test
   void aRetryAfterBlocksAndEmptiesTheBucket() {
     var bucket = new TokenBucket(600, Duration.ofSeconds(1), 0);
     bucket.blockUntil(2 * SECOND, 0);
