@@ -29,6 +29,7 @@ import dev.orrery.core.run.WorkflowCache;
 import dev.orrery.core.stream.RunFeed;
 import dev.orrery.core.stream.RunJournal;
 import dev.orrery.core.stream.StreamSettings;
+import dev.orrery.core.trace.SpanAttributes;
 import dev.orrery.core.trace.Tracing;
 import dev.orrery.core.workflow.NodeSpec;
 import dev.orrery.core.workflow.WorkflowCatalog;
@@ -41,6 +42,7 @@ import dev.orrery.ledger.tenant.Tenants;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -164,14 +166,15 @@ public final class RunRoutes {
   }
 
   private static Span submitSpan(String tenant, HttpRequest request, String callerTrace) {
-    if (!Tracing.active()) return Span.getInvalid();
+    Context parent = Tracing.parentFor(callerTrace);
+    if (parent == null) return Span.getInvalid();
     return Tracing.tracer().spanBuilder("POST /api/v1/runs")
         .setSpanKind(SpanKind.SERVER)
-        .setParent(Tracing.contextOf(callerTrace))
+        .setParent(parent)
         .setAttribute("http.request.method", "POST")
         .setAttribute("http.route", "/api/v1/runs")
         .setAttribute("server.port", (long) request.getUri().port())
-        .setAttribute("orrery.tenant_id", tenant)
+        .setAttribute(SpanAttributes.TENANT, tenant)
         .startSpan();
   }
 

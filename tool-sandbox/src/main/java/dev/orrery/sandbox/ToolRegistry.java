@@ -11,9 +11,11 @@ import dev.orrery.core.port.ToolInvocation;
 import dev.orrery.core.port.ToolPort;
 import dev.orrery.core.port.ToolResult;
 import dev.orrery.core.port.ToolSpec;
+import dev.orrery.core.trace.SpanAttributes;
 import dev.orrery.core.trace.Tracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -132,12 +134,13 @@ public final class ToolRegistry implements ToolPort {
    * that really run get one; an answer remembered by idempotency key is the earlier call's.
    */
   private CompletableFuture<ToolResult> traced(ToolInvocation invocation, Tool tool, JsonNode arguments) {
-    if (!Tracing.active()) return start(tool, arguments, invocation.timeout());
+    Context parent = Tracing.parentFor(invocation.traceparent());
+    if (parent == null) return start(tool, arguments, invocation.timeout());
     Span span = Tracing.tracer().spanBuilder("execute_tool " + tool.name())
-        .setParent(Tracing.contextOf(invocation.traceparent()))
-        .setAttribute("gen_ai.operation.name", "execute_tool")
-        .setAttribute("gen_ai.tool.name", tool.name())
-        .setAttribute("orrery.tenant_id", invocation.tenantId() == null ? "" : invocation.tenantId())
+        .setParent(parent)
+        .setAttribute(SpanAttributes.OPERATION, "execute_tool")
+        .setAttribute(SpanAttributes.TOOL, tool.name())
+        .setAttribute(SpanAttributes.TENANT, invocation.tenantId())
         .startSpan();
     return start(tool, arguments, invocation.timeout()).whenComplete((result, failure) -> {
       if (failure != null) {
@@ -146,7 +149,7 @@ public final class ToolRegistry implements ToolPort {
         if (result.exitCode() != null) span.setAttribute("orrery.tool.exit_code", result.exitCode());
         span.setAttribute("orrery.tool.truncated", result.truncated());
         if (result.error()) {
-          span.setAttribute("error.type", String.valueOf(result.errorCode()));
+          span.setAttribute(SpanAttributes.ERROR_TYPE, String.valueOf(result.errorCode()));
           span.setStatus(StatusCode.ERROR, String.valueOf(result.errorCode()));
         }
       }

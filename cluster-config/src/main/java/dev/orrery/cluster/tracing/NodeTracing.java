@@ -3,12 +3,16 @@ package dev.orrery.cluster.tracing;
 import dev.orrery.core.trace.Tracing;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Context;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
+import io.opentelemetry.sdk.trace.samplers.SamplingDecision;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * first node of a JVM with an endpoint, shut down (its last spans sent) by the last of them to stop; nodes
  * without one make no span at all. One per JVM like the metrics registry: tests run several nodes in one.
  *
- * <p>Sampling keeps a trace or drops it whole: a span follows its parent's decision where the parent was
- * not sampled, and otherwise decides by the trace id's ratio, which every node computes alike.
+ * <p>Sampling keeps a trace or drops it whole: a run takes its decision once, when it is accepted (its
+ * caller's, or the trace id's ratio for a trace of its own), records it, and every span under it follows
+ * its parent's flag; only a root span (a request without a {@code traceparent}) decides by the ratio.
  */
 public final class NodeTracing {
   private static final Logger log = LoggerFactory.getLogger(NodeTracing.class);
@@ -38,7 +43,7 @@ public final class NodeTracing {
               AttributeKey.stringKey("service.name"), settings.serviceName(),
               AttributeKey.stringKey("service.version"), settings.serviceVersion()))))
           .setIdGenerator(new RecordedIds())
-          .setSampler(Sampler.parentBasedBuilder(byTraceId).setRemoteParentSampled(byTraceId).build())
+          .setSampler(Sampler.parentBased(byTraceId))
           .addSpanProcessor(BatchSpanProcessor.builder(OtlpHttpSpanExporter.builder()
                   .setEndpoint(settings.tracesUrl()).build())
               .setScheduleDelay(settings.exportDelay().toMillis(), TimeUnit.MILLISECONDS)
@@ -46,7 +51,8 @@ public final class NodeTracing {
               .build())
           .build();
       sdk = OpenTelemetrySdk.builder().setTracerProvider(provider).build();
-      Tracing.install(sdk);
+      Tracing.install(sdk, traceId -> byTraceId.shouldSample(Context.root(), traceId, "run", SpanKind.INTERNAL,
+          Attributes.empty(), List.of()).getDecision() == SamplingDecision.RECORD_AND_SAMPLE);
       log.info("Traces go to {} (sample ratio {})", settings.tracesUrl(), settings.sampleRatio());
     }
     return true;

@@ -1,5 +1,12 @@
 package dev.orrery.cluster.tracing;
 
+import static dev.orrery.core.trace.SpanAttributes.COST_MICROS;
+import static dev.orrery.core.trace.SpanAttributes.ERROR_TYPE;
+import static dev.orrery.core.trace.SpanAttributes.PROVIDER;
+import static dev.orrery.core.trace.SpanAttributes.RUN;
+import static dev.orrery.core.trace.SpanAttributes.STEP;
+import static dev.orrery.core.trace.SpanAttributes.TENANT;
+
 import dev.orrery.core.port.Usage;
 import dev.orrery.core.run.RunError;
 import dev.orrery.core.run.RunEvent;
@@ -34,19 +41,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * node) is the span of that attempt, which the re-dispatched attempt on this node replaces.
  */
 public final class RunSpans implements RunListener {
-  static final AttributeKey<String> RUN = AttributeKey.stringKey("orrery.run_id");
-  static final AttributeKey<String> TENANT = AttributeKey.stringKey("orrery.tenant_id");
   static final AttributeKey<String> WORKFLOW = AttributeKey.stringKey("orrery.workflow");
-  static final AttributeKey<String> STEP = AttributeKey.stringKey("orrery.node_id");
   static final AttributeKey<String> KIND = AttributeKey.stringKey("orrery.node_kind");
   static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("orrery.attempt");
   static final AttributeKey<String> STATUS = AttributeKey.stringKey("orrery.status");
-  static final AttributeKey<String> PROVIDER = AttributeKey.stringKey("orrery.provider");
   static final AttributeKey<String> MODEL = AttributeKey.stringKey("orrery.model");
   static final AttributeKey<Long> TOKENS_IN = AttributeKey.longKey("orrery.tokens_in");
   static final AttributeKey<Long> TOKENS_OUT = AttributeKey.longKey("orrery.tokens_out");
-  static final AttributeKey<Long> COST = AttributeKey.longKey("orrery.cost_micros");
-  static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
   static final AttributeKey<String> DECIDED_BY = AttributeKey.stringKey("orrery.approval.by");
   static final AttributeKey<String> CLUSTER_NODE = AttributeKey.stringKey("orrery.cluster_node");
 
@@ -123,18 +124,18 @@ public final class RunSpans implements RunListener {
     SpanBuilder b = Tracing.tracer().spanBuilder("step " + nodeId)
         .setParent(Context.root().with(Span.wrap(f.trace().runSpan())))
         .setStartTimestamp(start != null ? start : at)
-        .setAttribute(RUN, runId)
-        .setAttribute(TENANT, tenantId)
         .setAttribute(STEP, StepState.key(nodeId, item))
         .setAttribute(KIND, f.kind(nodeId))
         .setAttribute(ATTEMPT, (long) attempt)
         .setAttribute(STATUS, error == null ? "SUCCEEDED" : "FAILED")
         .setAttribute(CLUSTER_NODE, clusterNode);
-    if (provider != null) b.setAttribute(PROVIDER, provider);
-    if (model != null) b.setAttribute(MODEL, model);
-    if (usage != null) {
+    // An llm step's provider, model and tokens are its call's span's; an agent step sums several calls.
+    boolean ownCall = NodeSpec.LLM.equals(f.kind(nodeId)) || NodeSpec.MAP.equals(f.kind(nodeId));
+    if (provider != null && !ownCall) b.setAttribute(PROVIDER, provider);
+    if (model != null && !ownCall) b.setAttribute(MODEL, model);
+    if (usage != null && !ownCall) {
       b.setAttribute(TOKENS_IN, usage.tokensIn()).setAttribute(TOKENS_OUT, usage.tokensOut())
-          .setAttribute(COST, usage.costMicros());
+          .setAttribute(COST_MICROS, usage.costMicros());
     }
     Span span = RecordedIds.start(b, f.trace().traceId(), f.trace().stepSpanId(call));
     if (error != null) {

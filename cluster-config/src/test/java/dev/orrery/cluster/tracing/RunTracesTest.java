@@ -116,6 +116,7 @@ class RunTracesTest {
     ReceivedSpan runSpan = one(spans, "run traced");
     assertEquals(submit.spanId(), runSpan.parentSpanId(), "the run is a child of its submit");
     assertEquals(runId, runSpan.attribute("orrery.run_id"));
+    assertEquals("demo", runSpan.attribute("orrery.tenant_id"));
     assertEquals("SUCCEEDED", runSpan.attribute("orrery.status"));
     assertEquals(nodeA.clusterAddress(), runSpan.attribute("orrery.cluster_node"), "node A ran it");
     assertNotEquals(nodeA.clusterAddress(), nodeB.clusterAddress());
@@ -149,8 +150,6 @@ class RunTracesTest {
       assertTrue(node.at("/usage/tokens_in").asLong() > 0, "the provider reported usage");
       assertEquals(node.at("/usage/cost_micros").asLong(), llm.attributes().get("orrery.cost_micros"));
       assertEquals("demo", llm.attribute("orrery.tenant_id"));
-      assertEquals(runId, llm.attribute("orrery.run_id"));
-      assertEquals(node.at("/usage/tokens_in").asLong(), stepSpan.attributes().get("orrery.tokens_in"));
     }
     assertEquals("orrery", runSpan.resource().get("service.name"));
   }

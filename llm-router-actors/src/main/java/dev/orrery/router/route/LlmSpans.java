@@ -1,5 +1,12 @@
 package dev.orrery.router.route;
 
+import static dev.orrery.core.trace.SpanAttributes.COST_MICROS;
+import static dev.orrery.core.trace.SpanAttributes.ERROR_TYPE;
+import static dev.orrery.core.trace.SpanAttributes.OPERATION;
+import static dev.orrery.core.trace.SpanAttributes.PROVIDER;
+import static dev.orrery.core.trace.SpanAttributes.RUN;
+import static dev.orrery.core.trace.SpanAttributes.TENANT;
+
 import dev.orrery.core.port.LlmRequest;
 import dev.orrery.core.trace.Tracing;
 import dev.orrery.router.provider.ProviderException;
@@ -8,6 +15,7 @@ import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import java.util.List;
 import java.util.Locale;
 
@@ -17,7 +25,6 @@ import java.util.Locale;
  * cost and whose it was. A fallback shows as sibling spans, the failed attempts marked as errors.
  */
 final class LlmSpans {
-  static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
   static final AttributeKey<String> SYSTEM = AttributeKey.stringKey("gen_ai.system");
   static final AttributeKey<String> REQUEST_MODEL = AttributeKey.stringKey("gen_ai.request.model");
   static final AttributeKey<Long> REQUEST_MAX_TOKENS = AttributeKey.longKey("gen_ai.request.max_tokens");
@@ -26,32 +33,28 @@ final class LlmSpans {
   static final AttributeKey<List<String>> FINISH_REASONS = AttributeKey.stringArrayKey("gen_ai.response.finish_reasons");
   static final AttributeKey<Long> INPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.input_tokens");
   static final AttributeKey<Long> OUTPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.output_tokens");
-  static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
-  static final AttributeKey<String> PROVIDER = AttributeKey.stringKey("orrery.provider");
-  static final AttributeKey<String> TENANT = AttributeKey.stringKey("orrery.tenant_id");
-  static final AttributeKey<String> RUN = AttributeKey.stringKey("orrery.run_id");
-  static final AttributeKey<String> STEP = AttributeKey.stringKey("orrery.node_id");
-  static final AttributeKey<Long> COST_MICROS = AttributeKey.longKey("orrery.cost_micros");
   static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("orrery.provider_attempt");
 
   private LlmSpans() {}
 
   /** The attempt's span, started now; {@link Span#getInvalid()} (a no-op) while nobody collects traces. */
   static Span start(LlmRequest request, ProviderSettings provider, ModelSettings model, int attempt) {
-    if (!Tracing.active()) return Span.getInvalid();
+    Context parent = Tracing.parentFor(request.traceparent());
+    if (parent == null) return Span.getInvalid();
     var span = Tracing.tracer().spanBuilder("chat " + model.name())
         .setSpanKind(SpanKind.CLIENT)
-        .setParent(Tracing.contextOf(request.traceparent()))
+        .setParent(parent)
         .setAttribute(OPERATION, "chat")
         .setAttribute(SYSTEM, provider.kind().name().toLowerCase(Locale.ROOT))
         .setAttribute(REQUEST_MODEL, model.name())
         .setAttribute(REQUEST_MAX_TOKENS, (long) request.maxTokens())
         .setAttribute(PROVIDER, provider.name())
-        .setAttribute(TENANT, request.tenantId())
-        .setAttribute(ATTEMPT, (long) attempt);
+        .setAttribute(TENANT, request.tenantId());
+    if (attempt > 1) span.setAttribute(ATTEMPT, (long) attempt);
     if (request.temperature() != null) span.setAttribute(REQUEST_TEMPERATURE, request.temperature());
-    if (request.runId() != null) span.setAttribute(RUN, request.runId());
-    if (request.nodeId() != null) span.setAttribute(STEP, request.nodeId());
+    // A run's call names its run and step only where no step span does (spans are made for every step: each
+    // attribute is paid for thousands of times a second).
+    if (request.runId() != null && request.traceparent() == null) span.setAttribute(RUN, request.runId());
     return span.startSpan();
   }
 

@@ -41,7 +41,8 @@ public record RunTrace(
 
   /**
    * A new run's trace: the caller's trace when {@code traceparent} names a valid one (its sampling
-   * decision too), otherwise a new, sampled trace. The ids are drawn by the deciding command handler.
+   * decision too), otherwise a new trace, sampled as this node's sampler decides by its id. The ids are
+   * drawn, and the decision taken, by the deciding command handler: recorded, every node follows it.
    */
   public static RunTrace start(String traceparent, RandomGenerator random) {
     SpanContext caller = Tracing.parse(traceparent);
@@ -51,7 +52,7 @@ public record RunTrace(
     do {
       traceId = TraceId.fromLongs(random.nextLong(), random.nextLong());
     } while (!TraceId.isValid(traceId));
-    return new RunTrace(traceId, spanId, null, true);
+    return new RunTrace(traceId, spanId, null, Tracing.keepsNewTrace(traceId));
   }
 
   private static String randomSpanId(RandomGenerator random) {

@@ -10,6 +10,7 @@ import io.opentelemetry.context.propagation.TextMapGetter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The process's tracer and the W3C {@code traceparent} text that carries a span's context between our
@@ -22,6 +23,7 @@ public final class Tracing {
   private static final String INSTRUMENTATION = "dev.orrery";
   private static final Tracer NOOP = OpenTelemetry.noop().getTracer(INSTRUMENTATION);
   private static volatile Tracer tracer = NOOP;
+  private static volatile Predicate<String> keepsNewTrace = traceId -> true;
 
   private static final TextMapGetter<Map<String, String>> FROM_MAP = new TextMapGetter<>() {
     @Override
@@ -46,12 +48,35 @@ public final class Tracing {
     return tracer != NOOP;
   }
 
-  public static void install(OpenTelemetry openTelemetry) {
+  /**
+   * @param keepsNewTrace whether a trace that starts here (no caller's decision to follow) is sampled, by its
+   *     id: asked once per run, when it is accepted, and recorded with it
+   */
+  public static void install(OpenTelemetry openTelemetry, Predicate<String> keepsNewTrace) {
+    Tracing.keepsNewTrace = keepsNewTrace;
     tracer = openTelemetry.getTracer(INSTRUMENTATION);
   }
 
   public static void uninstall() {
     tracer = NOOP;
+    keepsNewTrace = traceId -> true;
+  }
+
+  /** Whether a new trace of this id is sampled (always, until a node installs a sampler). */
+  public static boolean keepsNewTrace(String traceId) {
+    return keepsNewTrace.test(traceId);
+  }
+
+  /**
+   * The parent context for a span under the span a {@code traceparent} names, or null when no span should
+   * be made: nobody collects traces, or the parent was not sampled (its whole trace is dropped, so the
+   * span's attributes are not even gathered).
+   */
+  public static Context parentFor(String traceparent) {
+    if (!active()) return null;
+    SpanContext parent = parse(traceparent);
+    if (!parent.isValid()) return Context.root();
+    return parent.isSampled() ? Context.root().with(Span.wrap(parent)) : null;
   }
 
   /** The span context a {@code traceparent} names, or an invalid one for null or malformed text. */
@@ -60,12 +85,6 @@ public final class Tracing {
     Context extracted = W3CTraceContextPropagator.getInstance()
         .extract(Context.root(), Map.of(TRACEPARENT, traceparent.strip()), FROM_MAP);
     return Span.fromContext(extracted).getSpanContext();
-  }
-
-  /** A context whose current span is the one a {@code traceparent} names (the root context for none). */
-  public static Context contextOf(String traceparent) {
-    SpanContext parent = parse(traceparent);
-    return parent.isValid() ? Context.root().with(Span.wrap(parent)) : Context.root();
   }
 
   /** The {@code traceparent} of a span context, or null for an invalid one. */
