@@ -201,8 +201,16 @@ public final class OrreryNode {
       NodeMetrics.start(config);
       system.getWhenTerminated().thenRun(NodeMetrics::stop);
     }
-    boolean tracing = NodeTracing.start(TracingSettings.fromConfig(config));
-    if (tracing) system.getWhenTerminated().thenRun(NodeTracing::stop);
+    String clusterNode = Cluster.get(system).selfMember().address().toString();
+    boolean tracing = NodeTracing.start(TracingSettings.fromConfig(config), clusterNode);
+    if (tracing) {
+      // Before the system is gone, so the last spans are sent and a node started next in this JVM gets its own.
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "stop-tracing",
+          () -> CompletableFuture.supplyAsync(() -> {
+            NodeTracing.stop();
+            return Done.getInstance();
+          }, system.dispatchers().lookup(DispatcherSelector.blocking())));
+    }
     NodeHealth health = NodeHealth.get(system);
     // Readiness goes off first on SIGTERM; the node goes on serving for unready-grace so that a load
     // balancer stops sending before the port closes (service-unbind), then requests drain and shards
@@ -260,7 +268,7 @@ public final class OrreryNode {
     RunEntity.init(system, new RunEntity.Setup(budgeted, clock, runSettings, workflows,
         options.listener().andThen(new ActiveRuns(tenants)).andThen(runIndex.writer(system))
             .andThen(runMetrics != null ? runMetrics : RunListener.NONE)
-            .andThen(tracing ? new RunSpans(Cluster.get(system).selfMember().address().toString()) : RunListener.NONE),
+            .andThen(tracing ? new RunSpans(clusterNode) : RunListener.NONE),
         sandbox.port(), agents));
 
     ObjectMapper json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());

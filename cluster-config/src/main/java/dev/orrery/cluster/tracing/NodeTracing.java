@@ -33,15 +33,20 @@ public final class NodeTracing {
 
   private NodeTracing() {}
 
-  /** @return whether this node traces (it has an endpoint) */
-  public static synchronized boolean start(TracingSettings settings) {
+  /**
+   * @param clusterNode the node's cluster address: the spans' {@code service.instance.id} (of the first node
+   *     of the JVM, where tests run several)
+   * @return whether this node traces (it has an endpoint)
+   */
+  public static synchronized boolean start(TracingSettings settings, String clusterNode) {
     if (!settings.enabled()) return false;
     if (users++ == 0) {
       Sampler byTraceId = Sampler.traceIdRatioBased(settings.sampleRatio());
       SdkTracerProvider provider = SdkTracerProvider.builder()
           .setResource(Resource.getDefault().merge(Resource.create(Attributes.of(
               AttributeKey.stringKey("service.name"), settings.serviceName(),
-              AttributeKey.stringKey("service.version"), settings.serviceVersion()))))
+              AttributeKey.stringKey("service.version"), settings.serviceVersion(),
+              AttributeKey.stringKey("service.instance.id"), clusterNode))))
           .setIdGenerator(new RecordedIds())
           .setSampler(Sampler.parentBased(byTraceId))
           .addSpanProcessor(BatchSpanProcessor.builder(OtlpHttpSpanExporter.builder()

@@ -8,18 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.StreamClient;
 import dev.orrery.cluster.testing.TestNode;
-import dev.orrery.core.run.RunEntity;
-import dev.orrery.core.run.RunIds;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,7 +55,7 @@ class TwoNodeStreamTest {
   @Test
   void subscriberOnOneNodeSeesARunExecutingOnTheOther() throws Exception {
     String runId = submitUntilHostedOnA();
-    assertFalse(hosts(nodeB, runId), "the run is not on node B");
+    assertFalse(nodeB.hostsRun(runId), "the run is not on node B");
 
     StreamClient.Connection onB =
         StreamClient.webSocket(nodeB.api().baseUrl(), nodeB.api().bearer(), runId, 1, m -> false, true);
@@ -89,21 +83,11 @@ class TwoNodeStreamTest {
   private static String submitUntilHostedOnA() {
     for (int attempt = 0; attempt < 20; attempt++) {
       String runId = nodeA.submit(chain());
-      if (hosts(nodeA, runId)) return runId;
+      if (nodeA.hostsRun(runId)) return runId;
       var cancelled = nodeA.api().postJson("/api/v1/runs/" + runId + "/cancel", Map.of("reason", "not on node A"));
       assertEquals(200, cancelled.status(), () -> "cancel: " + cancelled.body());
     }
     throw new AssertionError("20 runs in a row started on node B");
-  }
-
-  /** Whether the run's entity lives on the node, from Cluster Sharding's own view of its local shards. */
-  private static boolean hosts(TestNode node, String runId) {
-    var system = node.node().system();
-    TestProbe<ShardRegion.CurrentShardRegionState> probe = TestProbe.create(system);
-    ClusterSharding.get(system).shardState().tell(new GetShardRegionState(RunEntity.KEY, probe.getRef()));
-    String entityId = RunIds.entityId("demo", runId);
-    return probe.receiveMessage(Duration.ofSeconds(10)).getShards().stream()
-        .anyMatch(shard -> shard.getEntityIds().contains(entityId));
   }
 
   /** {@value #STEPS} LLM steps one after the other. */

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.orrery.agent.instance.AgentTools;
 import dev.orrery.cluster.OrreryNode;
 import dev.orrery.cluster.db.DatabaseSettings;
+import dev.orrery.core.run.RunEntity;
+import dev.orrery.core.run.RunIds;
 import dev.orrery.core.run.RunListener;
 import dev.orrery.core.stream.RunTopics;
 import java.nio.file.Path;
@@ -23,6 +25,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -104,6 +109,16 @@ public final class TestNode implements AutoCloseable {
       });
     }
     return node;
+  }
+
+  /** Whether the demo tenant's run lives on this node, from Cluster Sharding's own view of its local shards. */
+  public boolean hostsRun(String runId) {
+    var system = node.system();
+    TestProbe<ShardRegion.CurrentShardRegionState> probe = TestProbe.create(system);
+    ClusterSharding.get(system).shardState().tell(new GetShardRegionState(RunEntity.KEY, probe.getRef()));
+    String entityId = RunIds.entityId("demo", runId);
+    return probe.receiveMessage(Duration.ofSeconds(10)).getShards().stream()
+        .anyMatch(shard -> shard.getEntityIds().contains(entityId));
   }
 
   /** This node's address in the cluster ({@code pekko://orrery@127.0.0.1:port}). */

@@ -67,14 +67,15 @@ class RunTraceRecoveryTest {
         ReceivedSpan draft = one(spans, "step draft");
         ReceivedSpan review = one(spans, "approval review");
         ReceivedSpan publish = one(spans, "step publish");
-        assertEquals(firstAddress, draft.attribute("orrery.cluster_node"), "the first node ran the first step");
+        assertEquals(firstAddress, draft.resource().get("service.instance.id"), "the first node ran the first step");
         for (ReceivedSpan later : List.of(review, publish, runSpan)) {
-          assertEquals(second.clusterAddress(), later.attribute("orrery.cluster_node"), later.name() + " on the second");
+          assertEquals(second.clusterAddress(), later.resource().get("service.instance.id"), later.name() + " on the second");
         }
         for (ReceivedSpan child : List.of(draft, review, publish)) {
           assertEquals(runSpan.spanId(), child.parentSpanId(), child.name() + " is under the one run span");
         }
         assertEquals("APPROVED", review.attribute("orrery.status"));
+        assertEquals(second.clusterAddress(), runSpan.attribute("orrery.cluster_node"), "the run ended there");
         assertTrue(runSpan.startNanos() <= draft.startNanos(), "the run span starts when the first node accepted it");
         assertTrue(review.startNanos() < review.endNanos(), "the wait for a person is the approval's span");
         for (ReceivedSpan step : List.of(draft, publish)) {

@@ -12,8 +12,6 @@ import dev.orrery.cluster.testing.FakeCollector.ReceivedSpan;
 import dev.orrery.cluster.testing.FakeOpenAi;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.TestNode;
-import dev.orrery.core.run.RunEntity;
-import dev.orrery.core.run.RunIds;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
@@ -21,10 +19,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -81,14 +75,14 @@ class RunTracesTest {
           Map.of("traceparent", "00-" + traceId + "-" + callerSpan + "-01"));
       assertEquals(201, submitted.status(), () -> "submit: " + submitted.body());
       String id = submitted.body().get("run_id").asText();
-      if (hosts(nodeA, id)) {
+      if (nodeA.hostsRun(id)) {
         runId = id;
       } else {
         nodeB.api().postJson("/api/v1/runs/" + id + "/cancel", Map.of("reason", "not on node A"));
       }
     }
     assertNotNull(runId, "20 runs in a row started on node B");
-    assertFalse(hosts(nodeB, runId), "the run executes on node A only");
+    assertFalse(nodeB.hostsRun(runId), "the run executes on node A only");
     JsonNode run = nodeA.awaitFinished(runId, Duration.ofSeconds(60));
     assertEquals("SUCCEEDED", run.get("status").asText(), () -> "run: " + run);
     assertEquals(traceId, run.get("trace_id").asText(), "the run names its trace");
@@ -124,7 +118,7 @@ class RunTracesTest {
     for (String step : List.of("draft", "total", "critique")) {
       ReceivedSpan s = one(spans, "step " + step);
       assertEquals(runSpan.spanId(), s.parentSpanId(), step + " is a step of the run");
-      assertEquals(nodeA.clusterAddress(), s.attribute("orrery.cluster_node"));
+      assertEquals(nodeA.clusterAddress(), s.resource().get("service.instance.id"), "node A's spans");
       assertEquals("1", s.attribute("orrery.attempt"));
       assertTrue(s.startNanos() >= runSpan.startNanos() && s.endNanos() <= runSpan.endNanos(),
           step + " lies within the run");
@@ -165,16 +159,6 @@ class RunTracesTest {
     ThreadLocalRandom.current().nextBytes(b);
     b[0] |= 1; // never all zeros
     return HexFormat.of().formatHex(b);
-  }
-
-  /** Whether the run's entity lives on the node, from Cluster Sharding's own view of its local shards. */
-  private static boolean hosts(TestNode node, String runId) {
-    var system = node.node().system();
-    TestProbe<ShardRegion.CurrentShardRegionState> probe = TestProbe.create(system);
-    ClusterSharding.get(system).shardState().tell(new GetShardRegionState(RunEntity.KEY, probe.getRef()));
-    String entityId = RunIds.entityId("demo", runId);
-    return probe.receiveMessage(Duration.ofSeconds(10)).getShards().stream()
-        .anyMatch(shard -> shard.getEntityIds().contains(entityId));
   }
 
   /** An LLM step, a tool step and an LLM step reading the first. */
