@@ -3,6 +3,8 @@ package dev.orrery.cluster.metrics;
 import dev.orrery.core.run.RunEvent;
 import dev.orrery.core.run.RunListener;
 import dev.orrery.core.run.RunState;
+import dev.orrery.core.run.StepState;
+import dev.orrery.core.run.StepStatus;
 import dev.orrery.core.workflow.NodeSpec;
 import dev.orrery.core.workflow.WorkflowSpec;
 import java.time.Duration;
@@ -20,7 +22,8 @@ import kamon.metric.Timer;
  * and {@code workflow_duration_seconds} (a run's acceptance to its end) by the names dashboards expect, and
  * {@code orrery_runs_started_total}, {@code orrery_steps_total{status,kind}},
  * {@code orrery_step_duration_seconds{kind,status}} (an attempt, from its scheduling to its result),
- * {@code orrery_step_attempts_total{kind}} (retries included), {@code orrery_run_recoveries_total} (runs
+ * {@code orrery_step_attempts_total{kind}} (retries included), {@code orrery_step_redispatches_total{kind}}
+ * (steps a recovered run started again), {@code orrery_run_recoveries_total} (runs
  * that came back from the journal unfinished: their open steps were re-dispatched). Labels are bounded:
  * tenants, statuses and node kinds, never run ids. It knows the runs in flight on this node ({@link
  * #inFlight}), which {@link NodeGauges} exports as {@code orrery_runs_in_flight}.
@@ -48,6 +51,7 @@ public final class RunMetrics implements RunListener {
   // Instruments resolved once per label value: recording runs on each run's thread, for every step.
   private final Map<String, Counter> attempts = new ConcurrentHashMap<>();
   private final Map<String, Counter> steps = new ConcurrentHashMap<>();
+  private final Map<String, Counter> redispatches = new ConcurrentHashMap<>();
   private final Map<String, Timer> stepDurations = new ConcurrentHashMap<>();
 
   public RunMetrics() {
@@ -92,6 +96,13 @@ public final class RunMetrics implements RunListener {
     Flight f = flights.putIfAbsent(runId, new Flight(state.acceptedAt(), state.spec()));
     if (f != null) f.seen = System.nanoTime(); // back on this node (it had left without a word)
     Kamon.counter("orrery.run.recoveries").withoutTags().increment();
+    // The recovered run starts every step that was out again, with the same idempotency key.
+    Flight flight = flights.get(runId);
+    for (StepState s : state.steps().values()) {
+      if (s.status() != StepStatus.SCHEDULED) continue;
+      String kind = flight.kind(s.nodeId());
+      redispatches.computeIfAbsent(kind, k -> Kamon.counter("orrery.step.redispatches").withTag("kind", k)).increment();
+    }
   }
 
   /** How many runs are in flight on this node: accepted or recovered here, not finished. */
