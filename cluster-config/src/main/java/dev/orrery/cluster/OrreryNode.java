@@ -303,6 +303,7 @@ public final class OrreryNode {
       ServerBinding binding = HttpEdge.bind(system, edge,
               HttpEdge.routes(json, api, gateway, readiness(system, health), NodeMetrics::scrape))
           .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      RunKeeper.start(system, runIndex, RunKeeper.Settings.fromConfig(config, edge.askTimeout()));
       health.started(List.of(
           new NodeHealth.Part("database", () -> CompletableFuture.supplyAsync(() -> reachable(readSide), blocking))));
       return new OrreryNode(system, binding, llm, databaseDescription, minted, ledger, tenants, management);

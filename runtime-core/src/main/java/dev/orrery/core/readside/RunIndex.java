@@ -195,6 +195,29 @@ public final class RunIndex {
   }
 
   /**
+   * The entity ids ({@link dev.orrery.core.run.RunIds#entityId}) of every run the index shows as not finished,
+   * of every tenant, oldest first: the runs a starting node makes sure are awake.
+   */
+  public CompletionStage<List<String>> unfinished(int limit) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (Connection c = dataSource.getConnection();
+          PreparedStatement st = c.prepareStatement("SELECT tenant_id, run_id FROM orrery_runs "
+              + "WHERE finished_at IS NULL AND status <> ALL (?) ORDER BY accepted_at LIMIT ?")) {
+        st.setArray(1, c.createArrayOf("text", new String[] {RunStatus.SUCCEEDED.name(), RunStatus.FAILED.name(),
+            RunStatus.CANCELLED.name()}));
+        st.setInt(2, limit);
+        List<String> ids = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery()) {
+          while (rs.next()) ids.add(dev.orrery.core.run.RunIds.entityId(rs.getString(1), rs.getString(2)));
+        }
+        return ids;
+      } catch (SQLException e) {
+        throw new IllegalStateException("could not list unfinished runs", e);
+      }
+    }, blocking);
+  }
+
+  /**
    * A tenant's runs, newest first.
    *
    * @param statuses only these statuses; empty for all
