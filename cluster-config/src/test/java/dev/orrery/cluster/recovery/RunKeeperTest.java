@@ -36,7 +36,8 @@ class RunKeeperTest {
           Map.of("id", "one", "type", "llm", "prompt", "First"),
           Map.of("id", "two", "type", "llm", "prompt", "Then {{one.output}}")))));
       first.awaitStatus(runId, Set.of("RUNNING"), Duration.ofSeconds(30));
-      assertEquals("RUNNING", listed(first.api(), runId, null), "listed as running when its node stops");
+      first.eventually(Duration.ofSeconds(10), () -> assertEquals("RUNNING", listed(first.api(), runId, null),
+          "listed as running when its node stops"));
     } finally {
       first.node().system().terminate();
       first.node().system().getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
