@@ -8,7 +8,6 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
@@ -93,10 +92,5 @@ public final class Tracing {
     Map<String, String> carrier = new HashMap<>(2);
     W3CTraceContextPropagator.getInstance().inject(Context.root().with(Span.wrap(context)), carrier, Map::put);
     return carrier.get(TRACEPARENT);
-  }
-
-  /** The first {@code traceparent} of a list of header values, or null. */
-  public static String first(List<String> values) {
-    return values == null || values.isEmpty() ? null : values.get(0);
   }
 }
