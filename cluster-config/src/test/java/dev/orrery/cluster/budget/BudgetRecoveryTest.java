@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.orrery.cluster.metrics.RunMetricsTest;
 import dev.orrery.cluster.testing.ApiClient;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.TestNode;
@@ -89,12 +88,6 @@ class BudgetRecoveryTest {
         assertEquals(tokens, monthly.get("spent_tokens").asLong(), status.toString());
         assertEquals(0, status.get("open_reservations").asInt(), "nothing stays held: " + status);
         assertEquals(0, monthly.get("reserved_micros").asLong(), status.toString());
-        second.eventually(Duration.ofSeconds(10), () -> {
-          String scrape = second.api().get("/metrics").raw().body();
-          assertTrue(RunMetricsTest.value(scrape, "orrery_step_redispatches_total", "kind=\"llm\"") >= RUNS,
-              "every step that was out is counted as re-dispatched on the second node");
-          assertTrue(RunMetricsTest.value(scrape, "orrery_run_recoveries_total") >= RUNS, "and its run as recovered");
-        });
       }
       assertEquals(RUNS, settledEvents(db, "durable"), "one Settled event per call in the tenant's journal");
       assertTrue(provider.requestCount("/v1/chat/completions") >= RUNS);
