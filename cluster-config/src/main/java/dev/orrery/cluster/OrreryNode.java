@@ -288,7 +288,7 @@ public final class OrreryNode {
       var tools = new ToolRoutes(sandbox.port(), auth, jsonRoutes);
       var api = new HttpEdge.Api(
           new RunRoutes(system, edge, new WorkflowCatalog(), workflows, journal,
-              new RunFeed(journal, topics, streams.bufferSize()), streams, runIndex, jsonRoutes,
+              new RunFeed(journal, topics, streams), streams, runIndex, jsonRoutes,
               auth, tenants, tools::offers),
           new TenantRoutes(tenants, auth, jsonRoutes),
           new BudgetRoutes(tenants, auth, jsonRoutes),

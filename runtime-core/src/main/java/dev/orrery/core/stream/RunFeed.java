@@ -1,5 +1,6 @@
 package dev.orrery.core.stream;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -13,7 +14,8 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
 
 /**
  * A run's stream for one subscriber: the journal from {@code from_seq}, then the live topic, each event
- * exactly once and in order, ending with the run's terminal event.
+ * exactly once and in order, ending with the run's terminal event (the stream closes
+ * {@code close-delay} after it: {@link EndAfterTerminal}).
  *
  * <p>The subscriber joins the live topic before it reads the journal, and drops every live event the
  * journal already gave it. A live event further ahead than the next expected one means the topic lost
@@ -32,11 +34,13 @@ public final class RunFeed {
   private final RunJournal journal;
   private final ActorRef<RunTopics.Command> topics;
   private final int bufferSize;
+  private final Duration closeDelay;
 
-  public RunFeed(RunJournal journal, ActorRef<RunTopics.Command> topics, int bufferSize) {
+  public RunFeed(RunJournal journal, ActorRef<RunTopics.Command> topics, StreamSettings settings) {
     this.journal = journal;
     this.topics = topics;
-    this.bufferSize = bufferSize;
+    this.bufferSize = settings.bufferSize();
+    this.closeDelay = settings.closeDelay();
   }
 
   public Source<RunUpdate, NotUsed> follow(String tenantId, String runId, long fromSeq) {
@@ -55,7 +59,7 @@ public final class RunFeed {
           .prepend(Source.single(RunUpdate.position(runId, Long.MAX_VALUE, false)))
           .flatMapConcat(u -> next(u, last, tenantId, runId))
           .takeWhile(u -> u != END)
-          .takeWhile(u -> !u.isTerminal(), true);
+          .via(new EndAfterTerminal(closeDelay));
     }).mapMaterializedValue(ignored -> NotUsed.notUsed());
   }
 
