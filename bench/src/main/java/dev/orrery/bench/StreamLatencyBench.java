@@ -31,16 +31,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * Live stream fan-out: N WebSocket subscribers on one node follow R runs (N/R each) while the runs
  * execute a chain of LLM steps against the simulated provider. Prints the time from an event's
  * persistence (the node's run listener, called when the journal acknowledged the write, just before the
- * run publishes it) to its arrival at each subscriber (client and node in one JVM, both on
- * {@code System.nanoTime}): p50/p99/max over every (event, subscriber) pair, the same for the token
- * deltas (from the provider's piece of text to the subscriber), and messages delivered per second.
+ * run publishes it) to its arrival at each subscriber (both on {@code System.nanoTime}, the machine's
+ * monotonic clock, also when the clients run in a JVM of their own): p50/p99/max over every (event,
+ * subscriber) pair, the same for the token deltas (from the provider's piece of text to the
+ * subscriber), and messages delivered per second.
  *
  * <p>The runs wait for budget (their tenant may spend one token; the policy pauses) until every subscriber
  * is connected, so the figures are of live delivery, not of the journal reads that start each stream.
  *
- * <p>Arguments (all optional): {@code subscribers=1000 runs=1 steps=10 latency-ms=200 rounds=2} (the
- * last round is reported; earlier ones warm the JIT up), and any {@code orrery.*} or {@code pekko.*}
- * setting to compare.
+ * <p>Arguments (all optional): {@code subscribers=1000 runs=1 steps=10 latency-ms=200 rounds=6 warmup=2}
+ * (each round is printed, and the rounds after the warm-up ones together), {@code clients=process} (the
+ * subscribers in a JVM of their own, {@link ClientMain}) or {@code clients=jvm} (in this one), and any
+ * {@code orrery.*} or {@code pekko.*} setting to compare.
  */
 public final class StreamLatencyBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,7 +57,8 @@ public final class StreamLatencyBench {
     int runs = Integer.parseInt(opts.getOrDefault("runs", "1"));
     int steps = Integer.parseInt(opts.getOrDefault("steps", "10"));
     int latencyMs = Integer.parseInt(opts.getOrDefault("latency-ms", "200"));
-    int rounds = Integer.parseInt(opts.getOrDefault("rounds", "2"));
+    int rounds = Integer.parseInt(opts.getOrDefault("rounds", "6"));
+    int warmup = Math.min(rounds - 1, Integer.parseInt(opts.getOrDefault("warmup", "2")));
     // The simulated answer is 8-24 words plus an echo of the prompt, streamed word by word; max-tokens=1
     // cuts it to one delta per step.
     Integer maxTokens = opts.containsKey("max-tokens") ? Integer.valueOf(opts.get("max-tokens")) : null;
@@ -76,29 +79,40 @@ public final class StreamLatencyBench {
     });
     OrreryNode node = OrreryNode.start(new OrreryNode.Options(
         DatabaseSettings.embedded(dataDir), OrreryNode.overrides(settings), persisted, Map.of()));
-    ExecutorService clientThreads = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "bench-client");
-      t.setDaemon(true);
-      return t;
-    });
-    HttpClient http = HttpClient.newBuilder().executor(clientThreads).connectTimeout(Duration.ofSeconds(10)).build();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    boolean ownProcess = !"jvm".equals(opts.getOrDefault("clients", "process"));
     try {
       String key = node.mintedKeys().stream().filter(k -> k.tenantId().equals("demo")).findFirst().orElseThrow().key();
       Api api = new Api(http, node.baseUrl(), key);
+      Clients clients = ownProcess ? new OwnProcess() : new InProcess();
       System.out.printf("Orrery stream latency: %d cores, %s%n", Runtime.getRuntime().availableProcessors(),
           node.databaseDescription());
-      System.out.printf("subscribers=%d runs=%d steps/run=%d max-tokens=%s simulated provider at %d ms, %d round(s)%n",
-          subscribers, runs, steps, maxTokens == null ? "-" : maxTokens, latencyMs, rounds);
+      System.out.printf("subscribers=%d runs=%d steps/run=%d max-tokens=%s simulated provider at %d ms, %d round(s),"
+          + " clients in %s%n", subscribers, runs, steps, maxTokens == null ? "-" : maxTokens, latencyMs, rounds,
+          ownProcess ? "a JVM of their own" : "the node's JVM");
+      Latencies events = new Latencies();
+      Latencies terminal = new Latencies();
+      Latencies deltas = new Latencies();
       for (int round = 1; round <= rounds; round++) {
-        Result r = round(api, http, persisted, subscribers, runs, workflow(steps, maxTokens));
-        System.out.printf("round %d%s: connected %d subscribers in %.1f s%n", round,
-            round < rounds ? " (warm-up)" : "", subscribers, r.connectNanos / 1e9);
+        Result r = round(api, clients, persisted, subscribers, runs, workflow(steps, maxTokens));
+        boolean warmUp = round <= warmup;
+        System.out.printf("round %d%s: connected %d subscribers in %.1f s%n", round, warmUp ? " (warm-up)" : "",
+            subscribers, r.connectNanos / 1e9);
         System.out.printf("  persisted -> delivered, events: %s%n", r.events.summary());
         System.out.printf("    of which the run's last event: %s%n", r.terminal.summary());
         System.out.printf("  provider -> delivered, token deltas: %s%n", r.deltas.summary());
         System.out.printf("  delivered %d messages in %.1f s: %.0f messages/s%n", r.delivered, r.deliveryNanos / 1e9,
             r.delivered / (r.deliveryNanos / 1e9));
+        if (!warmUp) {
+          events.addAll(r.events);
+          terminal.addAll(r.terminal);
+          deltas.addAll(r.deltas);
+        }
       }
+      System.out.printf("rounds %d-%d together:%n", warmup + 1, rounds);
+      System.out.printf("  persisted -> delivered, events: %s%n", events.summary());
+      System.out.printf("    of which the run's last event: %s%n", terminal.summary());
+      System.out.printf("  provider -> delivered, token deltas: %s%n", deltas.summary());
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
       deleteRecursively(dataDir);
@@ -109,47 +123,164 @@ public final class StreamLatencyBench {
   record Result(long connectNanos, Latencies events, Latencies deltas, Latencies terminal, long delivered,
       long deliveryNanos) {}
 
-  private static Result round(Api api, HttpClient http, Persisted persisted, int subscribers, int runs,
+  private static Result round(Api api, Clients clients, Persisted persisted, int subscribers, int runs,
       Map<String, Object> workflow) throws Exception {
     api.tokenLimit(1L);
     List<String> runIds = new ArrayList<>();
     for (int i = 0; i < runs; i++) runIds.add(api.submit(workflow));
     for (String runId : runIds) api.awaitEvent(runId, "BudgetExhausted");
 
+    List<String> followed = new ArrayList<>();
+    for (int i = 0; i < subscribers; i++) followed.add(runIds.get(i % runs));
     long t0 = System.nanoTime();
-    List<Subscriber> all = new ArrayList<>();
-    for (int opened = 0; opened < subscribers; opened += 50) {
-      List<CompletableFuture<Subscriber>> opening = new ArrayList<>();
-      for (int i = opened; i < Math.min(subscribers, opened + 50); i++) {
-        opening.add(Subscriber.open(http, api, runIds.get(i % runs)));
-      }
-      for (var s : opening) all.add(s.get(60, TimeUnit.SECONDS));
-    }
-    // The last one's stream is live once it has its first message (the journal's RunAccepted).
-    for (Subscriber s : all) s.first.get(60, TimeUnit.SECONDS);
+    clients.open(api.baseUrl, api.key, followed);
     long connected = System.nanoTime() - t0;
 
     long released = System.nanoTime();
     api.tokenLimit(null);
-    for (Subscriber s : all) s.done.get(300, TimeUnit.SECONDS);
-    long lastDelivery = all.stream().mapToLong(s -> s.lastReceived).max().orElse(released);
-
+    List<Received> receipts = clients.awaitEnd();
+    long lastDelivery = receipts.stream().mapToLong(Received::at).max().orElse(released);
     Latencies events = new Latencies();
     Latencies deltas = new Latencies();
     Latencies terminal = new Latencies();
     long delivered = 0;
-    for (Subscriber s : all) {
-      for (Received m : s.received) {
-        if (m.at < released) continue; // came before the run went on (journal reads)
-        delivered++;
-        Long at = m.seq > 0 ? persisted.eventAt(s.runId, m.seq) : persisted.deltaAt(s.runId, m.deltaKey);
-        if (at == null || at < released) continue;
-        (m.seq > 0 ? events : deltas).add(m.at - at);
-        if (m.seq > 0 && m.seq == persisted.lastSeq(s.runId)) terminal.add(m.at - at);
-      }
+    for (Received m : receipts) {
+      if (m.at < released) continue; // came before the run went on (journal reads)
+      delivered++;
+      Long at = m.seq > 0 ? persisted.eventAt(m.runId, m.seq) : persisted.deltaAt(m.runId, m.deltaKey);
+      if (at == null || at < released) continue;
+      (m.seq > 0 ? events : deltas).add(m.at - at);
+      if (m.seq > 0 && m.seq == persisted.lastSeq(m.runId)) terminal.add(m.at - at);
     }
     persisted.forget(runIds);
     return new Result(connected, events, deltas, terminal, delivered, lastDelivery - released);
+  }
+
+  /**
+   * Where the subscribers run. In a JVM of their own by default, as real clients are elsewhere: in the
+   * node's JVM their garbage is collected in the node's pauses, which every delivery in flight then waits
+   * for. Both share the machine's cores either way.
+   */
+  interface Clients {
+    /** Opens a WebSocket per entry of {@code runIds}, and returns once each has its first message. */
+    void open(String baseUrl, String key, List<String> runIds) throws Exception;
+
+    /** Waits until every stream has ended, and returns what they received. */
+    List<Received> awaitEnd() throws Exception;
+  }
+
+  /**
+   * Subscribers in this JVM, spread over several HTTP clients: each JDK client reads all its sockets on
+   * one selector thread, which for 1,000 connections would be a queue no set of real clients has.
+   */
+  static final class InProcess implements Clients {
+    private static final int SELECTORS = 8;
+    private final List<HttpClient> https = new ArrayList<>();
+    private final List<Subscriber> open = new ArrayList<>();
+
+    InProcess() {
+      ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "bench-client");
+        t.setDaemon(true);
+        return t;
+      });
+      for (int i = 0; i < SELECTORS; i++) {
+        https.add(HttpClient.newBuilder().executor(threads).connectTimeout(Duration.ofSeconds(10)).build());
+      }
+    }
+
+    @Override
+    public void open(String baseUrl, String key, List<String> runIds) throws Exception {
+      for (int opened = 0; opened < runIds.size(); opened += 50) {
+        List<CompletableFuture<Subscriber>> opening = new ArrayList<>();
+        for (int i = opened; i < Math.min(runIds.size(), opened + 50); i++) {
+          opening.add(Subscriber.open(https.get(i % https.size()), baseUrl, key, runIds.get(i)));
+        }
+        for (var s : opening) open.add(s.get(60, TimeUnit.SECONDS));
+      }
+      // A stream is live once it has its first message (the journal's RunAccepted).
+      for (Subscriber s : open) s.first.get(60, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public List<Received> awaitEnd() throws Exception {
+      List<Received> all = new ArrayList<>();
+      for (Subscriber s : open) {
+        s.done.get(300, TimeUnit.SECONDS);
+        all.addAll(s.received);
+      }
+      open.clear();
+      return all;
+    }
+  }
+
+  /**
+   * Subscribers in a JVM of their own ({@link ClientMain}), driven over its standard input and output.
+   * Both JVMs read {@code System.nanoTime}, the machine's monotonic clock on Linux, so arrival times compare
+   * with the node's persistence times.
+   */
+  static final class OwnProcess implements Clients {
+    private final Process process;
+    private final java.io.PrintWriter commands;
+    private final java.io.BufferedReader answers;
+
+    OwnProcess() throws java.io.IOException {
+      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      process = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+          ClientMain.class.getName()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      commands = new java.io.PrintWriter(process.getOutputStream(), true);
+      answers = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
+      Runtime.getRuntime().addShutdownHook(new Thread(process::destroy));
+    }
+
+    @Override
+    public void open(String baseUrl, String key, List<String> runIds) throws Exception {
+      commands.println("open " + baseUrl + " " + key + " " + String.join(",", runIds));
+      expect("connected");
+    }
+
+    @Override
+    public List<Received> awaitEnd() throws Exception {
+      commands.println("end");
+      Path file = Path.of(expect("ended ").substring("ended ".length()));
+      List<Received> all = new ArrayList<>();
+      for (String line : Files.readAllLines(file)) all.add(Received.parse(line));
+      Files.delete(file);
+      return all;
+    }
+
+    private String expect(String prefix) throws java.io.IOException {
+      String line = answers.readLine();
+      if (line == null || !line.startsWith(prefix)) {
+        throw new IllegalStateException("the clients' JVM answered " + line + " instead of " + prefix);
+      }
+      return line;
+    }
+  }
+
+  /** The clients' JVM: {@code open URL KEY RUN,RUN,...}, then {@code end}; answers on standard output. */
+  public static final class ClientMain {
+    public static void main(String[] args) throws Exception {
+      InProcess clients = new InProcess();
+      var in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        if (line.startsWith("open ")) {
+          String[] f = line.split(" ");
+          clients.open(f[1], f[2], List.of(f[3].split(",")));
+          System.out.println("connected");
+        } else if (line.equals("end")) {
+          Path file = Files.createTempFile("orrery-bench-receipts", ".txt");
+          try (var w = Files.newBufferedWriter(file)) {
+            for (Received r : clients.awaitEnd()) {
+              w.write(r.line());
+              w.newLine();
+            }
+          }
+          System.out.println("ended " + file);
+        }
+      }
+      System.exit(0);
+    }
   }
 
   /** The node's side: when each event was persisted and each delta produced, by run. */
@@ -198,7 +329,17 @@ public final class StreamLatencyBench {
     }
   }
 
-  record Received(long at, long seq, String deltaKey) {}
+  /** One message at one subscriber: when it arrived, and which event ({@code seq}) or delta it was. */
+  record Received(String runId, long at, long seq, String deltaKey) {
+    String line() {
+      return runId + " " + at + " " + seq + " " + (deltaKey == null ? "-" : deltaKey);
+    }
+
+    static Received parse(String line) {
+      String[] f = line.split(" ");
+      return new Received(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3].equals("-") ? null : f[3]);
+    }
+  }
 
   /** One WebSocket client: records when each message arrived; parses it after the round. */
   static final class Subscriber implements WebSocket.Listener {
@@ -208,16 +349,15 @@ public final class StreamLatencyBench {
     final CompletableFuture<Void> done = new CompletableFuture<>();
     final Map<String, Long> deltaCounts = new HashMap<>();
     final StringBuilder partial = new StringBuilder();
-    volatile long lastReceived;
 
     private Subscriber(String runId) {
       this.runId = runId;
     }
 
-    static CompletableFuture<Subscriber> open(HttpClient http, Api api, String runId) {
+    static CompletableFuture<Subscriber> open(HttpClient http, String baseUrl, String key, String runId) {
       Subscriber s = new Subscriber(runId);
-      URI uri = URI.create(api.baseUrl.replaceFirst("^http", "ws") + "/api/v1/runs/" + runId
-          + "/stream?from_seq=1&access_token=" + api.key);
+      URI uri = URI.create(baseUrl.replaceFirst("^http", "ws") + "/api/v1/runs/" + runId
+          + "/stream?from_seq=1&access_token=" + key);
       return http.newWebSocketBuilder().buildAsync(uri, s).thenApply(ws -> s);
     }
 
@@ -229,11 +369,11 @@ public final class StreamLatencyBench {
     @Override
     public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
       long now = System.nanoTime();
-      partial.append(data);
-      if (last) {
-        String text = partial.toString();
+      if (!last) {
+        partial.append(data);
+      } else {
+        String text = partial.length() == 0 ? data.toString() : partial.append(data).toString();
         partial.setLength(0);
-        lastReceived = now;
         record(now, text);
         first.complete(null);
       }
@@ -248,7 +388,7 @@ public final class StreamLatencyBench {
      */
     private void record(long now, String text) {
       if (text.startsWith("{\"seq\":")) {
-        received.add(new Received(now, number(text, 7), null));
+        received.add(new Received(runId, now, number(text, 7), null));
       } else if (text.startsWith("{\"type\":\"StepDelta\"")) {
         int node = text.indexOf("\"node_id\":\"") + 11;
         int data = text.indexOf("\"data\":{", node);
@@ -258,7 +398,7 @@ public final class StreamLatencyBench {
             + (item < 0 || item > attempt ? "null" : Long.toString(number(text, item + 7))) + "|"
             + number(text, attempt + 10);
         long n = deltaCounts.merge(step, 1L, Long::sum);
-        received.add(new Received(now, 0, step + "|" + n));
+        received.add(new Received(runId, now, 0, step + "|" + n));
       }
     }
 
@@ -342,6 +482,10 @@ public final class StreamLatencyBench {
   static final class Latencies {
     private long[] nanos = new long[1024];
     private int size;
+
+    void addAll(Latencies other) {
+      for (int i = 0; i < other.size; i++) add(other.nanos[i]);
+    }
 
     void add(long n) {
       if (size == nanos.length) nanos = Arrays.copyOf(nanos, size * 2);
