@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.Locale;
 
@@ -34,7 +35,9 @@ public enum BudgetPeriod {
   /** The window an instant falls in. */
   public String windowOf(Instant at) {
     LocalDate day = LocalDate.ofInstant(at, ZoneOffset.UTC);
-    return this == DAILY ? day.toString() : String.format("%04d-%02d", day.getYear(), day.getMonthValue());
+    // YearMonth writes "2026-11", as String.format("%04d-%02d") did, at a fraction of its cost: this runs for
+    // every period of every settlement.
+    return this == DAILY ? day.toString() : YearMonth.from(day).toString();
   }
 
   /** When the window an instant falls in ends (the next one starts). */

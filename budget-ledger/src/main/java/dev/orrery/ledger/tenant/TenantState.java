@@ -27,12 +27,10 @@ import org.pcollections.HashTreePMap;
 import org.pcollections.HashTreePSet;
 import org.pcollections.PMap;
 import org.pcollections.PSet;
-import org.pcollections.PVector;
-import org.pcollections.TreePVector;
 
 /**
  * A tenant folded from its events. Immutable; the collections that grow with traffic (open reservations,
- * recently settled ids, active runs) are persistent collections, so applying one event of a batch of a
+ * recently settled ids ({@link RecentSettlements}), active runs) are persistent collections, so applying one event of a batch of a
  * thousand costs a logarithmic update, not a copy.
  *
  * <p>{@code createdAt} is null until the tenant is created.
@@ -48,21 +46,13 @@ public record TenantState(
     @JsonProperty("holds") PMap<String, Hold> holds,
     @JsonProperty("held_cost_micros") long heldCostMicros,
     @JsonProperty("held_tokens") long heldTokens,
-    @JsonIgnore PSet<String> settled,
-    @JsonProperty("settled_order") PVector<String> settledOrder,
+    @JsonProperty("settled_order") RecentSettlements settled,
     @JsonProperty("keys") Map<String, ApiKey> keys,
     @JsonProperty("kill_switch") boolean killSwitch,
     @JsonProperty("kill_switch_reason") String killSwitchReason,
     @JsonProperty("alerts") List<BudgetAlerted> alerts,
     @JsonProperty("active_runs") PSet<String> activeRuns,
     @JsonProperty("limits_version") long limitsVersion) implements JsonSerializable {
-
-  /**
-   * How many settled reservation ids a tenant remembers, so that a step re-dispatched after a crash is not
-   * charged again for a call it already settled. Re-dispatch follows a crash within seconds to minutes;
-   * at 1,000 calls a second this covers close to a minute, and keeps snapshots to a few megabytes.
-   */
-  public static final int REMEMBERED_SETTLEMENTS = 50_000;
 
   /** How many alerts the API shows: the newest. */
   static final int KEPT_ALERTS = 50;
@@ -108,12 +98,12 @@ public record TenantState(
 
   public static TenantState empty(String tenantId) {
     return new TenantState(tenantId, null, null, 0, Map.of(), Map.of(), HashTreePMap.empty(), 0, 0,
-        HashTreePSet.empty(), TreePVector.empty(), Map.of(), false, null, List.of(), HashTreePSet.empty(), 0);
+        RecentSettlements.EMPTY, Map.of(), false, null, List.of(), HashTreePSet.empty(), 0);
   }
 
   /**
-   * Jackson's way in: plain collections from a snapshot become persistent ones; the set of settled ids is
-   * rebuilt from their order, which is all a snapshot stores of them.
+   * Jackson's way in: plain collections from a snapshot become persistent ones; the recently settled ids
+   * are rebuilt from their order, which is all a snapshot stores of them.
    */
   @JsonCreator
   static TenantState fromJson(
@@ -134,8 +124,8 @@ public record TenantState(
       @JsonProperty("active_runs") List<String> activeRuns,
       @JsonProperty("limits_version") long limitsVersion) {
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, orEmpty(budgets), orEmpty(spend),
-        HashTreePMap.from(orEmpty(holds)), heldCostMicros, heldTokens, HashTreePSet.from(orEmpty(settledOrder)),
-        TreePVector.from(orEmpty(settledOrder)), orEmpty(keys), killSwitch, killSwitchReason, orEmpty(alerts),
+        HashTreePMap.from(orEmpty(holds)), heldCostMicros, heldTokens, RecentSettlements.of(orEmpty(settledOrder)),
+        orEmpty(keys), killSwitch, killSwitchReason, orEmpty(alerts),
         HashTreePSet.from(orEmpty(activeRuns)), limitsVersion);
   }
 
@@ -183,7 +173,7 @@ public record TenantState(
     if (event instanceof RunEnded e) return withActiveRuns(activeRuns.minus(e.runId()));
     if (event instanceof TenantCreated e) {
       return new TenantState(e.tenantId(), e.name(), e.at(), e.maxActiveRuns(), budgets, spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
+          heldTokens, settled, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
     }
     if (event instanceof BudgetSet e) {
       Map<BudgetPeriod, Budget> next = new EnumMap<>(BudgetPeriod.class);
@@ -191,11 +181,11 @@ public record TenantState(
       if (e.limitCents() == null && e.tokenLimit() == null) next.remove(e.period());
       else next.put(e.period(), new Budget(e.limitCents(), e.tokenLimit()));
       return new TenantState(tenantId, name, createdAt, maxActiveRuns, Map.copyOf(next), spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion + 1);
+          heldTokens, settled, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion + 1);
     }
     if (event instanceof MaxActiveRunsSet e) {
       return new TenantState(tenantId, name, createdAt, e.maxActiveRuns(), budgets, spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
+          heldTokens, settled, keys, killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
     }
     if (event instanceof ApiKeyIssued e) {
       return withKeys(e.keyId(), new ApiKey(e.sha256(), e.role(), e.name(), e.at(), null));
@@ -206,7 +196,7 @@ public record TenantState(
     }
     if (event instanceof KillSwitchSet e) {
       return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds, heldCostMicros,
-          heldTokens, settled, settledOrder, keys, e.on(), e.on() ? e.reason() : null, alerts, activeRuns,
+          heldTokens, settled, keys, e.on(), e.on() ? e.reason() : null, alerts, activeRuns,
           limitsVersion + 1);
     }
     throw new IllegalArgumentException("unknown tenant event " + event.getClass().getName());
@@ -215,7 +205,7 @@ public record TenantState(
   private TenantState reserved(Reserved e) {
     var hold = new Hold(e.runId(), e.nodeId(), e.tokens(), e.costMicros(), e.at());
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds.plus(e.reservationId(), hold),
-        heldCostMicros + e.costMicros(), heldTokens + e.tokens(), settled, settledOrder, keys, killSwitch,
+        heldCostMicros + e.costMicros(), heldTokens + e.tokens(), settled, keys, killSwitch,
         killSwitchReason, alerts, activeRuns, limitsVersion);
   }
 
@@ -228,15 +218,9 @@ public record TenantState(
       nextSpend.put(p, new Spend(s.window(), s.costMicros() + e.costMicros(), s.tokens() + tokens, s.alertedCost(),
           s.alertedTokens()));
     }
-    PSet<String> nextSettled = settled.plus(e.reservationId());
-    PVector<String> nextOrder = settledOrder.plus(e.reservationId());
-    while (nextOrder.size() > REMEMBERED_SETTLEMENTS) {
-      nextSettled = nextSettled.minus(nextOrder.get(0));
-      nextOrder = nextOrder.minus(0);
-    }
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, Map.copyOf(nextSpend),
         holds.minus(e.reservationId()), heldCostMicros - (hold == null ? 0 : hold.costMicros()),
-        heldTokens - (hold == null ? 0 : hold.tokens()), nextSettled, nextOrder, keys, killSwitch, killSwitchReason,
+        heldTokens - (hold == null ? 0 : hold.tokens()), settled.plus(e.reservationId()), keys, killSwitch, killSwitchReason,
         alerts, activeRuns, limitsVersion);
   }
 
@@ -244,7 +228,7 @@ public record TenantState(
     Hold hold = holds.get(e.reservationId());
     if (hold == null) return this;
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds.minus(e.reservationId()),
-        heldCostMicros - hold.costMicros(), heldTokens - hold.tokens(), settled, settledOrder, keys, killSwitch,
+        heldCostMicros - hold.costMicros(), heldTokens - hold.tokens(), settled, keys, killSwitch,
         killSwitchReason, alerts, activeRuns, limitsVersion);
   }
 
@@ -260,7 +244,7 @@ public record TenantState(
     nextAlerts.add(e);
     if (nextAlerts.size() > KEPT_ALERTS) nextAlerts = nextAlerts.subList(nextAlerts.size() - KEPT_ALERTS, nextAlerts.size());
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, Map.copyOf(nextSpend), holds,
-        heldCostMicros, heldTokens, settled, settledOrder, keys, killSwitch, killSwitchReason, List.copyOf(nextAlerts),
+        heldCostMicros, heldTokens, settled, keys, killSwitch, killSwitchReason, List.copyOf(nextAlerts),
         activeRuns, limitsVersion);
   }
 
@@ -268,11 +252,11 @@ public record TenantState(
     Map<String, ApiKey> next = new LinkedHashMap<>(keys);
     next.put(keyId, key);
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds, heldCostMicros, heldTokens,
-        settled, settledOrder, Map.copyOf(next), killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
+        settled, Map.copyOf(next), killSwitch, killSwitchReason, alerts, activeRuns, limitsVersion);
   }
 
   private TenantState withActiveRuns(PSet<String> runs) {
     return new TenantState(tenantId, name, createdAt, maxActiveRuns, budgets, spend, holds, heldCostMicros, heldTokens,
-        settled, settledOrder, keys, killSwitch, killSwitchReason, alerts, runs, limitsVersion);
+        settled, keys, killSwitch, killSwitchReason, alerts, runs, limitsVersion);
   }
 }
