@@ -5,14 +5,14 @@
 #   1 connection at 0 ms upstream latency (p50/p99 added by the gateway),
 #   32 connections at 0 ms (maximum requests/s),
 #   256 connections at 200 ms (throughput as a share of direct).
-# Needs wrk (Debian package) and, for the Portkey column, node and npm. DURATION=30s and WARMUP=30s by
-# default; each row is measured after a warm-up run against the same target. (With 5 s of warm-up the
-# JVM's compilers on 2 cores were not done, and a 10 s row at 256 connections charged about 7 % of its
-# time to accepting 256 new connections, which clients that keep theirs pay once.)
+# Needs wrk (Debian package) and, for the Portkey column, node and npm. DURATION=30s and WARMUP=60s by
+# default; each row is measured after a warm-up run against the same target. (On 2 cores under load the
+# JVM reaches its steady rate after about a minute, and a 10 s row at 256 connections charged about 7 %
+# of its time to accepting 256 new connections, which clients that keep theirs pay once.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30s}
-WARMUP=${WARMUP:-30s}
+WARMUP=${WARMUP:-60s}
 HERE=bench/src/main/resources/router-overhead
 JAVA_OPTS="-Xmx1g -XX:+UseParallelGC -Djava.util.concurrent.ForkJoinPool.common.parallelism=2"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 2; }

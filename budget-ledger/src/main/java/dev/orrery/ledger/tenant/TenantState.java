@@ -30,8 +30,8 @@ import org.pcollections.PSet;
 
 /**
  * A tenant folded from its events. Immutable; the collections that grow with traffic (open reservations,
- * recently settled ids ({@link RecentSettlements}), active runs) are persistent collections, so applying one event of a batch of a
- * thousand costs a logarithmic update, not a copy.
+ * recently settled ids ({@link RecentSettlements}), active runs) are persistent collections, so applying
+ * one event of a batch of a thousand costs a logarithmic update, not a copy.
  *
  * <p>{@code createdAt} is null until the tenant is created.
  */
