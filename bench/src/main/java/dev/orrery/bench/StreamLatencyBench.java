@@ -98,9 +98,7 @@ public final class StreamLatencyBench {
         boolean warmUp = round <= warmup;
         System.out.printf("round %d%s: connected %d subscribers in %.1f s%n", round, warmUp ? " (warm-up)" : "",
             subscribers, r.connectNanos / 1e9);
-        System.out.printf("  persisted -> delivered, events: %s%n", r.events.summary());
-        System.out.printf("    of which the run's last event: %s%n", r.terminal.summary());
-        System.out.printf("  provider -> delivered, token deltas: %s%n", r.deltas.summary());
+        print(r.events, r.terminal, r.deltas);
         System.out.printf("  delivered %d messages in %.1f s: %.0f messages/s%n", r.delivered, r.deliveryNanos / 1e9,
             r.delivered / (r.deliveryNanos / 1e9));
         if (!warmUp) {
@@ -110,14 +108,18 @@ public final class StreamLatencyBench {
         }
       }
       System.out.printf("rounds %d-%d together:%n", warmup + 1, rounds);
-      System.out.printf("  persisted -> delivered, events: %s%n", events.summary());
-      System.out.printf("    of which the run's last event: %s%n", terminal.summary());
-      System.out.printf("  provider -> delivered, token deltas: %s%n", deltas.summary());
+      print(events, terminal, deltas);
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
       deleteRecursively(dataDir);
     }
     System.exit(0);
+  }
+
+  private static void print(Latencies events, Latencies terminal, Latencies deltas) {
+    System.out.printf("  persisted -> delivered, events: %s%n", events.summary());
+    System.out.printf("    of which the run's last event: %s%n", terminal.summary());
+    System.out.printf("  provider -> delivered, token deltas: %s%n", deltas.summary());
   }
 
   record Result(long connectNanos, Latencies events, Latencies deltas, Latencies terminal, long delivered,

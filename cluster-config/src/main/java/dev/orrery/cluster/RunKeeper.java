@@ -3,8 +3,8 @@ package dev.orrery.cluster;
 import com.typesafe.config.Config;
 import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.RunEntity;
+import dev.orrery.core.run.RunView;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -56,16 +56,18 @@ final class RunKeeper {
         .thenComposeAsync(ids -> Source.from(ids)
             .mapAsyncUnordered(settings.parallelism(), id -> ask(sharding, id, settings.askTimeout()))
             .runWith(Sink.fold(0, (n, awake) -> awake ? n + 1 : n), system)
-            .thenApply(awake -> List.of(ids.size(), awake)), system.executionContext())
-        .whenComplete((counts, failure) -> {
-          if (failure != null) log.warn("Could not wake the unfinished runs: {}", failure.toString());
-          else if (counts.get(0) > 0) log.info("Woke {} of {} unfinished runs", counts.get(1), counts.get(0));
+            .thenAccept(awake -> {
+              if (!ids.isEmpty()) log.info("Woke {} of {} unfinished runs", awake, ids.size());
+            }), system.executionContext())
+        .exceptionally(failure -> {
+          log.warn("Could not wake the unfinished runs: {}", failure.toString());
+          return null;
         });
   }
 
   private static CompletionStage<Boolean> ask(ClusterSharding sharding, String entityId, Duration timeout) {
     return sharding.entityRefFor(RunEntity.KEY, entityId)
-        .<dev.orrery.core.run.RunView>askWithStatus(RunEntity.Get::new, timeout)
+        .<RunView>askWithStatus(RunEntity.Get::new, timeout)
         .handle((view, failure) -> failure == null);
   }
 }

@@ -93,11 +93,11 @@ public final class RunMetrics implements RunListener {
   @Override
   public void onRecovered(String tenantId, String runId, RunState state) {
     if (state.isEmpty() || state.isFinished()) return;
-    Flight f = flights.putIfAbsent(runId, new Flight(state.acceptedAt(), state.spec()));
-    if (f != null) f.seen = System.nanoTime(); // back on this node (it had left without a word)
+    Flight known = flights.putIfAbsent(runId, new Flight(state.acceptedAt(), state.spec()));
+    if (known != null) known.seen = System.nanoTime(); // back on this node (it had left without a word)
     Kamon.counter("orrery.run.recoveries").withoutTags().increment();
     // The recovered run starts every step that was out again, with the same idempotency key.
-    Flight flight = flights.get(runId);
+    Flight flight = known != null ? known : flights.get(runId);
     for (StepState s : state.steps().values()) {
       if (s.status() != StepStatus.SCHEDULED) continue;
       String kind = flight.kind(s.nodeId());

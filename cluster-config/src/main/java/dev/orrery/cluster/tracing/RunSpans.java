@@ -127,7 +127,8 @@ public final class RunSpans implements RunListener {
         .setAttribute(STEP, StepState.key(nodeId, item))
         .setAttribute(KIND, f.kind(nodeId))
         .setAttribute(ATTEMPT, (long) attempt);
-    // The node is the resource's service.instance.id, success an unset status. An llm step's provider, model and tokens are its call's span's; an agent step sums several calls.
+    // The node is the resource's service.instance.id, success an unset status. An llm step's provider,
+    // model and tokens are its call's span's; an agent step sums several calls.
     boolean ownCall = NodeSpec.LLM.equals(f.kind(nodeId)) || NodeSpec.MAP.equals(f.kind(nodeId));
     if (provider != null && !ownCall) b.setAttribute(PROVIDER, provider);
     if (model != null && !ownCall) b.setAttribute(MODEL, model);

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Kamon is one per JVM, so the test compares before and after.
  */
 @ExtendWith(SharedPostgres.class)
-public class RunMetricsTest {
+class RunMetricsTest {
   private static TestNode node;
   private static String tenant;
   private static ApiClient api;
@@ -44,7 +44,7 @@ public class RunMetricsTest {
   }
 
   /** The sum of the samples of {@code metric} whose labels include all of {@code labels}. */
-  public static double value(String scrape, String metric, String... labels) {
+  static double value(String scrape, String metric, String... labels) {
     double sum = 0;
     for (String line : scrape.split("\n")) {
       if (!line.startsWith(metric + "{") && !line.startsWith(metric + " ")) continue;

@@ -61,7 +61,9 @@ final class LlmSpans {
   static void served(Span span, ModelSettings model, ProviderResponse response) {
     if (!span.isRecording()) return;
     // The model that answered, where it names itself otherwise than asked (a dated version of an alias).
-    if (response.model() != null && !response.model().equals(model.name())) span.setAttribute(RESPONSE_MODEL, response.model());
+    if (response.model() != null && !response.model().equals(model.name())) {
+      span.setAttribute(RESPONSE_MODEL, response.model());
+    }
     span.setAttribute(INPUT_TOKENS, response.tokensIn());
     span.setAttribute(OUTPUT_TOKENS, response.tokensOut());
     span.setAttribute(COST_MICROS, model.costMicros(response.tokensIn(), response.tokensOut()));

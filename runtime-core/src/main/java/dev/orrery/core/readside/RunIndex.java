@@ -201,11 +201,10 @@ public final class RunIndex {
   public CompletionStage<List<String>> unfinished(int limit) {
     return CompletableFuture.supplyAsync(() -> {
       try (Connection c = dataSource.getConnection();
+          // A finished run's row has its finished_at: every terminal status is written with it.
           PreparedStatement st = c.prepareStatement("SELECT tenant_id, run_id FROM orrery_runs "
-              + "WHERE finished_at IS NULL AND status <> ALL (?) ORDER BY accepted_at LIMIT ?")) {
-        st.setArray(1, c.createArrayOf("text", new String[] {RunStatus.SUCCEEDED.name(), RunStatus.FAILED.name(),
-            RunStatus.CANCELLED.name()}));
-        st.setInt(2, limit);
+              + "WHERE finished_at IS NULL ORDER BY accepted_at LIMIT ?")) {
+        st.setInt(1, limit);
         List<String> ids = new ArrayList<>();
         try (ResultSet rs = st.executeQuery()) {
           while (rs.next()) ids.add(dev.orrery.core.run.RunIds.entityId(rs.getString(1), rs.getString(2)));
