@@ -44,11 +44,15 @@ import java.util.concurrent.TimeUnit;
  * <p>Arguments (all optional): {@code runs=1000 steps=40 latency-ms=3000
  * profiles=default:3s:7s,fast:1s:2s,fast-margin:1s:2s:1s}: name:acceptable-heartbeat-pause:stable-after
  * and, optionally, the down-removal-margin (the resolver's default is stable-after: a downed node's
- * shards wait that long again before they start elsewhere).
+ * shards wait that long again before they start elsewhere), the failure detector's heartbeat-interval, and
+ * {@code sbr-only} to turn off the downing of members whose process is gone
+ * ({@code orrery.cluster.down-dead-processes}), e.g. {@code fast:1s:2s:200ms:250ms:sbr-only}.
  */
 public final class NodeLossBench {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ADMIN_KEY = "bench-platform-admin-key";
+  /** What a survivor logs when it downs a member whose process is gone (dev.orrery.cluster.DeadProcessDowning). */
+  private static final String REFUSED = "refuses connections";
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   public static void main(String[] args) throws Exception {
@@ -79,13 +83,18 @@ public final class NodeLossBench {
         }
         String url = db.jdbcUrl(database);
         SchemaMigration.apply(url, db.user(), "");
-        List<String> jvm = p.length > 3 ? List.of("-Dpekko.cluster.down-removal-margin=" + p[3]) : List.of();
+        List<String> jvm = new ArrayList<>();
+        if (p.length > 3) jvm.add("-Dpekko.cluster.down-removal-margin=" + p[3]);
+        if (p.length > 4) jvm.add("-Dpekko.cluster.failure-detector.heartbeat-interval=" + p[4]);
+        boolean sbrOnly = p.length > 5 && p[5].equals("sbr-only");
         Map<String, String> env = new HashMap<>(Map.of(
             "ORRERY_DB_URL", url, "ORRERY_DB_USER", db.user(), "ORRERY_DB_PASSWORD", "",
             "ORRERY_ADMIN_KEY", ADMIN_KEY, "ORRERY_SIM_LATENCY_MS", latency,
             "ORRERY_RATE_LIMIT_PER_MINUTE", "10000000",
-            "ORRERY_FAILURE_DETECTOR_PAUSE", p[1], "ORRERY_SBR_STABLE_AFTER", p[2]));
-        measure(p[0] + " (pause " + p[1] + ", stable-after " + p[2] + (p.length > 3 ? ", margin " + p[3] : "") + ")",
+            "ORRERY_FAILURE_DETECTOR_PAUSE", p[1], "ORRERY_SBR_STABLE_AFTER", p[2],
+            "ORRERY_DOWN_DEAD_PROCESSES", sbrOnly ? "off" : "on"));
+        measure(p[0] + " (pause " + p[1] + ", stable-after " + p[2] + (p.length > 3 ? ", margin " + p[3] : "")
+                + (p.length > 4 ? ", heartbeat " + p[4] : "") + (sbrOnly ? ", resolver only" : "") + ")",
             jar, jvm, work.resolve(database), env, url, db.user(), runs, steps);
       }
     }
@@ -139,7 +148,11 @@ public final class NodeLossBench {
       Map<String, Long> last = moved;
       long[] delays = inFlight.stream().mapToLong(r -> last.getOrDefault(r, Long.MAX_VALUE) - killedAt).sorted().toArray();
       long unreachable = nodes.get(0).firstSeen("Marking node as UNREACHABLE") - killedAt;
-      long downed = Math.max(nodes.get(0).firstSeen("SBR took decision"), nodes.get(1).firstSeen("SBR took decision"))
+      // Downed by a survivor that found the process gone, or else by both survivors' resolvers.
+      long refused = nodes.subList(0, 2).stream().mapToLong(n -> n.firstSeen(REFUSED)).filter(t -> t > 0).min()
+          .orElse(-1);
+      long downed = (refused > 0 ? refused
+          : Math.max(nodes.get(0).firstSeen("SBR took decision"), nodes.get(1).firstSeen("SBR took decision")))
           - killedAt;
       System.out.printf("  %-38s warm-up: 200 one-step runs submitted in %.1f s (%.0f/s)%n", profile, warmup,
           200 / warmup);
@@ -257,7 +270,7 @@ public final class NodeLossBench {
           String line;
           while ((line = in.readLine()) != null) {
             long now = System.currentTimeMillis();
-            for (String mark : List.of("Orrery is up", "Marking node as UNREACHABLE", "SBR took decision")) {
+            for (String mark : List.of("Orrery is up", "Marking node as UNREACHABLE", "SBR took decision", REFUSED)) {
               if (line.contains(mark)) firstSeen.putIfAbsent(mark, now);
             }
             int at = line.indexOf("RunEntity - run ");

@@ -223,6 +223,7 @@ public final class OrreryNode {
     });
     armPauseFence(system);
     Optional<String> management = ClusterJoin.start(system);
+    DeadProcessDowning.start(system, DeadProcessDowning.Settings.fromConfig(config));
     LlmRouter llm = LlmRouter.start(system, config, options.env(), OrreryNode::adapterFor);
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-llm-router", () -> {
       llm.stop();
