@@ -41,7 +41,7 @@ public final class BudgetLedger implements BudgetPort {
     TenantEntity.init(system, new TenantEntity.Setup(clock, settings.snapshotEvery(), settings.defaultMaxActiveRuns(),
         settings.holdTtl(), told -> news.tell(Topic.publish(told))));
     var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout(),
-        settings.leaseTtl(), news), "budget-ledger", Props.empty());
+        settings.attemptTimeout(), settings.leaseTtl(), news), "budget-ledger", Props.empty());
     return new BudgetLedger(system, batcher, news);
   }
 

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.pubsub.Topic;
@@ -29,6 +30,11 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * says so, this node grants that tenant's reservations itself (a lease) until the tenant announces a
  * change of its limits on the cluster's topic ({@link TenantNews}), or the lease's TTL passes. A call of such a tenant then
  * costs one round trip to its entity (the settlement), not two.
+ *
+ * <p>A batch not answered within the attempt timeout goes again, the same operations, until the ask
+ * timeout: when the tenant's node dies, the batch out to it is lost, and every run of this node waits
+ * behind it. The entity counts a reservation or settlement it has already seen once, and one batch per
+ * tenant at a time keeps the attempts in order.
  */
 final class LedgerBatcher {
 
@@ -37,8 +43,10 @@ final class LedgerBatcher {
 
   record Submit(String tenantId, LedgerOp op, CompletableFuture<String> result) implements Message {}
 
-  private record BatchDone(String tenantId, List<Submit> batch, LedgerOutcomes outcomes, Throwable failure)
-      implements Message {}
+  private record BatchDone(Batch batch, LedgerOutcomes outcomes, Throwable failure) implements Message {}
+
+  /** A batch out to its tenant, and when its callers stop waiting ({@code System.nanoTime()}). */
+  private record Batch(String tenantId, List<Submit> submits, List<LedgerOp> ops, long deadline) {}
 
   private record News(TenantNews news) implements Message {}
 
@@ -47,6 +55,7 @@ final class LedgerBatcher {
   private final ClusterSharding sharding;
   private final int batchMax;
   private final Duration askTimeout;
+  private final Duration attemptTimeout;
   private final Duration leaseTtl;
   private final Map<String, ArrayDeque<Submit>> pending = new HashMap<>();
   private final Set<String> inFlight = new HashSet<>();
@@ -55,19 +64,21 @@ final class LedgerBatcher {
   /** The newest limits version each tenant announced: a grant from before it is stale. */
   private final Map<String, Long> revokedUpTo = new HashMap<>();
 
-  private LedgerBatcher(ActorContext<Message> ctx, int batchMax, Duration askTimeout, Duration leaseTtl) {
+  private LedgerBatcher(ActorContext<Message> ctx, int batchMax, Duration askTimeout, Duration attemptTimeout,
+      Duration leaseTtl) {
     this.ctx = ctx;
     this.sharding = ClusterSharding.get(ctx.getSystem());
     this.batchMax = batchMax;
     this.askTimeout = askTimeout;
+    this.attemptTimeout = attemptTimeout;
     this.leaseTtl = leaseTtl;
   }
 
-  static Behavior<Message> create(int batchMax, Duration askTimeout, Duration leaseTtl,
+  static Behavior<Message> create(int batchMax, Duration askTimeout, Duration attemptTimeout, Duration leaseTtl,
       ActorRef<Topic.Command<TenantNews>> news) {
     return Behaviors.setup(ctx -> {
       news.tell(Topic.subscribe(ctx.messageAdapter(TenantNews.class, News::new)));
-      return new LedgerBatcher(ctx, batchMax, askTimeout, leaseTtl).behavior();
+      return new LedgerBatcher(ctx, batchMax, askTimeout, attemptTimeout, leaseTtl).behavior();
     });
   }
 
@@ -93,21 +104,27 @@ final class LedgerBatcher {
   }
 
   private Behavior<Message> onBatchDone(BatchDone done) {
-    for (int i = 0; i < done.batch().size(); i++) {
-      Submit s = done.batch().get(i);
+    Batch batch = done.batch();
+    if (done.failure() instanceof TimeoutException && System.nanoTime() < batch.deadline()) {
+      attempt(batch);
+      return Behaviors.same();
+    }
+    for (int i = 0; i < batch.submits().size(); i++) {
+      Submit s = batch.submits().get(i);
       if (done.failure() != null) s.result().completeExceptionally(done.failure());
       else s.result().complete(done.outcomes().rejections().get(i));
     }
-    inFlight.remove(done.tenantId());
+    String tenantId = batch.tenantId();
+    inFlight.remove(tenantId);
     if (done.outcomes() != null) {
       long version = done.outcomes().unlimitedAsOf();
-      if (version >= 0 && version >= revokedUpTo.getOrDefault(done.tenantId(), -1L)) {
-        leasedUntil.put(done.tenantId(), System.nanoTime() + leaseTtl.toNanos());
+      if (version >= 0 && version >= revokedUpTo.getOrDefault(tenantId, -1L)) {
+        leasedUntil.put(tenantId, System.nanoTime() + leaseTtl.toNanos());
       } else {
-        leasedUntil.remove(done.tenantId());
+        leasedUntil.remove(tenantId);
       }
     }
-    if (pending.containsKey(done.tenantId())) send(done.tenantId());
+    if (pending.containsKey(tenantId)) send(tenantId);
     return Behaviors.same();
   }
 
@@ -127,8 +144,14 @@ final class LedgerBatcher {
     List<LedgerOp> ops = new ArrayList<>(batch.size());
     for (Submit s : batch) ops.add(s.op());
     inFlight.add(tenantId);
-    ctx.ask(LedgerOutcomes.class, sharding.entityRefFor(TenantEntity.KEY, tenantId), askTimeout,
-        replyTo -> new TenantEntity.Ledger(List.copyOf(ops), replyTo),
-        (outcomes, failure) -> new BatchDone(tenantId, batch, outcomes, failure));
+    attempt(new Batch(tenantId, batch, List.copyOf(ops), System.nanoTime() + askTimeout.toNanos()));
+  }
+
+  private void attempt(Batch batch) {
+    long left = batch.deadline() - System.nanoTime();
+    Duration timeout = Duration.ofNanos(Math.max(1, Math.min(left, attemptTimeout.toNanos())));
+    ctx.ask(LedgerOutcomes.class, sharding.entityRefFor(TenantEntity.KEY, batch.tenantId()), timeout,
+        replyTo -> new TenantEntity.Ledger(batch.ops(), replyTo),
+        (outcomes, failure) -> new BatchDone(batch, outcomes, failure));
   }
 }

@@ -4,12 +4,15 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /** {@code orrery.ledger}: how reservations are batched and how long they may wait. */
-public record LedgerSettings(int batchMax, Duration askTimeout, int snapshotEvery, int defaultMaxActiveRuns,
-    Duration holdTtl, Duration leaseTtl) {
+public record LedgerSettings(int batchMax, Duration askTimeout, Duration attemptTimeout, int snapshotEvery,
+    int defaultMaxActiveRuns, Duration holdTtl, Duration leaseTtl) {
   public LedgerSettings {
     if (batchMax <= 0) throw new IllegalArgumentException("batch-max must be > 0, was " + batchMax);
     if (askTimeout.isNegative() || askTimeout.isZero()) {
       throw new IllegalArgumentException("ask-timeout must be > 0, was " + askTimeout);
+    }
+    if (attemptTimeout.isNegative() || attemptTimeout.isZero()) {
+      throw new IllegalArgumentException("attempt-timeout must be > 0, was " + attemptTimeout);
     }
     if (snapshotEvery <= 0) throw new IllegalArgumentException("snapshot-every must be > 0, was " + snapshotEvery);
     if (defaultMaxActiveRuns <= 0) {
@@ -21,7 +24,8 @@ public record LedgerSettings(int batchMax, Duration askTimeout, int snapshotEver
 
   public static LedgerSettings fromConfig(Config config) {
     Config c = config.getConfig("orrery.ledger");
-    return new LedgerSettings(c.getInt("batch-max"), c.getDuration("ask-timeout"), c.getInt("snapshot-every"),
-        c.getInt("default-max-active-runs"), c.getDuration("hold-ttl"), c.getDuration("lease-ttl"));
+    return new LedgerSettings(c.getInt("batch-max"), c.getDuration("ask-timeout"), c.getDuration("attempt-timeout"),
+        c.getInt("snapshot-every"), c.getInt("default-max-active-runs"), c.getDuration("hold-ttl"),
+        c.getDuration("lease-ttl"));
   }
 }
