@@ -6,14 +6,14 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.Address;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -21,6 +21,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Down;
 import org.apache.pekko.cluster.typed.Subscribe;
@@ -30,9 +31,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Downs an unreachable member at once when its process is certainly gone, instead of waiting for the
  * split-brain resolver's {@code stable-after}: the member's host answers a TCP connect to its remoting
- * port with a reset ("connection refused"), so the host is reachable and nothing listens there any more.
- * A partition or a frozen process looks different — a connect that times out, or one the kernel still
- * accepts for a stopped process — and is left to the resolver.
+ * port with a reset ("connection refused"), so the host is reachable and nothing listens there any more
+ * (Artery keeps its port bound until the member has left the cluster). A partition or a frozen process
+ * looks different — a connect that times out, or one the kernel still accepts for a stopped process — and
+ * is left to the resolver. The connect is closed at once; Artery drops a connection that never sent its
+ * header without a word.
+ *
+ * <p>It waits for the failure detector: a reachable member that is downed is only removed once it has
+ * seen the gossip or is unreachable (Pekko's convergence rule), so downing earlier gains nothing.
  *
  * <p>It only takes the decision the resolver would take: this node must be on the side that keeps the
  * majority of the Up and Leaving members (keep-majority's rule), so a minority that is refused by a
@@ -71,9 +77,11 @@ public final class DeadProcessDowning {
 
   sealed interface Command {}
 
+  private record Membership(ClusterEvent.MemberEvent event) implements Command {}
+
   private record Reachability(ClusterEvent.ReachabilityEvent event) implements Command {}
 
-  private record ProbeDue(Address address) implements Command {}
+  private enum Sweep implements Command { INSTANCE }
 
   private record Probed(Address address, Probe result) implements Command {}
 
@@ -90,49 +98,66 @@ public final class DeadProcessDowning {
     system.systemActorOf(behavior(settings), "orrery-dead-process-downing", org.apache.pekko.actor.typed.Props.empty());
   }
 
+  /**
+   * Probes each unreachable member when it becomes unreachable and every probe interval while it stays
+   * so. The prober keeps its own view of the membership from the cluster's events: {@code Cluster.state()}
+   * is updated by another subscriber and could still show the member reachable when its event arrives.
+   */
   static Behavior<Command> behavior(Settings settings) {
     return Behaviors.setup(ctx -> {
       Cluster cluster = Cluster.get(ctx.getSystem());
-      ActorRef<ClusterEvent.ReachabilityEvent> adapter = ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class,
-          Reachability::new);
-      cluster.subscriptions().tell(Subscribe.create(adapter, ClusterEvent.ReachabilityEvent.class));
+      Address self = cluster.selfMember().address();
+      cluster.subscriptions().tell(Subscribe.create(
+          ctx.messageAdapter(ClusterEvent.MemberEvent.class, Membership::new), ClusterEvent.MemberEvent.class));
+      cluster.subscriptions().tell(Subscribe.create(
+          ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, Reachability::new),
+          ClusterEvent.ReachabilityEvent.class));
       Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+      Map<UniqueAddress, Seen> view = new HashMap<>();
       Set<Address> probing = new HashSet<>();
-      return Behaviors.withTimers(timers -> Behaviors.receive(Command.class)
-          .onMessage(Reachability.class, r -> {
-            Address address = r.event().member().address();
-            if (r.event() instanceof ClusterEvent.UnreachableMember && probing.add(address)) {
-              ctx.getSelf().tell(new ProbeDue(address));
-            } else if (r.event() instanceof ClusterEvent.ReachableMember) {
-              probing.remove(address);
-            }
-            return Behaviors.same();
-          })
-          .onMessage(ProbeDue.class, due -> {
-            if (!probing.contains(due.address())) return Behaviors.same();
-            if (!mayDown(seen(cluster.state()), due.address())) {
-              probing.remove(due.address());
+      return Behaviors.withTimers(timers -> {
+        timers.startTimerWithFixedDelay(Sweep.INSTANCE, settings.probeInterval());
+        return Behaviors.receive(Command.class)
+            .onMessage(Membership.class, m -> {
+              Member member = m.event().member();
+              Seen before = view.get(member.uniqueAddress());
+              if (m.event() instanceof ClusterEvent.MemberRemoved) view.remove(member.uniqueAddress());
+              else view.put(member.uniqueAddress(), new Seen(member.address(), member.status(),
+                  before != null && before.unreachable()));
               return Behaviors.same();
-            }
-            ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> probe(due.address(), settings.probeTimeout()), blocking),
-                (result, failure) -> new Probed(due.address(), failure == null ? result : Probe.UNKNOWN));
-            return Behaviors.same();
-          })
-          .onMessage(Probed.class, p -> {
-            if (!probing.contains(p.address())) return Behaviors.same();
-            if (!mayDown(seen(cluster.state()), p.address())) {
+            })
+            .onMessage(Reachability.class, r -> {
+              Member member = r.event().member();
+              boolean unreachable = r.event() instanceof ClusterEvent.UnreachableMember;
+              view.put(member.uniqueAddress(), new Seen(member.address(), member.status(), unreachable));
+              if (unreachable) ctx.getSelf().tell(Sweep.INSTANCE);
+              return Behaviors.same();
+            })
+            .onMessage(Sweep.class, sweep -> {
+              for (Seen member : view.values()) {
+                Address address = member.address();
+                if (address.equals(self) || !member.unreachable() || !member.downable() || !probing.add(address)) {
+                  continue;
+                }
+                ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> probe(address, settings.probeTimeout()), blocking),
+                    (result, failure) -> new Probed(address, failure == null ? result : Probe.UNKNOWN));
+              }
+              return Behaviors.same();
+            })
+            .onMessage(Probed.class, p -> {
               probing.remove(p.address());
-            } else if (p.result() == Probe.REFUSED) {
-              probing.remove(p.address());
-              log.warn("Downing {}: unreachable and its remoting port refuses connections, so its process is gone"
-                  + " (this node is on the majority side)", p.address());
-              cluster.manager().tell(new Down(p.address()));
-            } else {
-              timers.startSingleTimer(p.address(), new ProbeDue(p.address()), settings.probeInterval());
-            }
-            return Behaviors.same();
-          })
-          .build());
+              if (p.result() == Probe.REFUSED && mayDown(List.copyOf(view.values()), p.address())) {
+                log.warn("Downing {}: unreachable and its remoting port refuses connections, so its process is gone"
+                    + " (this node is on the majority side)", p.address());
+                cluster.manager().tell(new Down(p.address()));
+                // Not probed again: its status turns Down with the next gossip.
+                view.replaceAll((id, seen) -> seen.address().equals(p.address())
+                    ? new Seen(seen.address(), MemberStatus.down(), seen.unreachable()) : seen);
+              }
+              return Behaviors.same();
+            })
+            .build();
+      });
     });
   }
 
@@ -141,23 +166,24 @@ public final class DeadProcessDowning {
     boolean voter() {
       return status.equals(MemberStatus.up()) || status.equals(MemberStatus.leaving());
     }
-  }
 
-  static List<Seen> seen(ClusterEvent.CurrentClusterState state) {
-    List<Seen> seen = new ArrayList<>();
-    for (Member m : state.getMembers()) seen.add(new Seen(m.address(), m.status(), state.getUnreachable().contains(m)));
-    return seen;
+    /** Whether downing it is still this prober's business (not once it is down, or leaving in order). */
+    boolean downable() {
+      return !status.equals(MemberStatus.down()) && !status.equals(MemberStatus.exiting())
+          && !status.equals(MemberStatus.removed());
+    }
   }
 
   /**
-   * Whether this node may down {@code address} now: the member is unreachable and not yet down, and the
-   * members this node still reaches are a strict majority of the Up and Leaving ones.
+   * Whether this node may down {@code address}, whose port refused a connect: the member is unreachable
+   * and not already down or exiting, and the members this node still reaches are a strict majority of the
+   * Up and Leaving ones (so a minority refused by a rejecting firewall downs nobody).
    */
   static boolean mayDown(List<Seen> members, Address address) {
     long voters = members.stream().filter(Seen::voter).count();
     long reached = members.stream().filter(m -> m.voter() && !m.unreachable()).count();
-    return reached * 2 > voters && members.stream().anyMatch(m -> m.address().equals(address) && m.unreachable()
-        && !m.status().equals(MemberStatus.down()) && !m.status().equals(MemberStatus.removed()));
+    return reached * 2 > voters && members.stream()
+        .anyMatch(m -> m.address().equals(address) && m.unreachable() && m.downable());
   }
 
   /** One TCP connect to the member's remoting port, closed at once (Artery drops a connection that sends nothing). */

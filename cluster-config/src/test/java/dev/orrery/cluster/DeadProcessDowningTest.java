@@ -87,6 +87,10 @@ class DeadProcessDowningTest {
     Address b = new Address("pekko", "orrery", "127.0.0.1", 2);
     Address c = new Address("pekko", "orrery", "127.0.0.1", 3);
     MemberStatus up = MemberStatus.up();
+    // All reachable: a refused connect alone downs nobody (Pekko would not remove the member before it is
+    // unreachable anyway).
+    var allReached = List.of(new Seen(a, up, false), new Seen(b, up, false), new Seen(c, up, false));
+    assertFalse(DeadProcessDowning.mayDown(allReached, c));
     // One of three unreachable: the two others are the majority and may down it, not a reachable one.
     var oneLost = List.of(new Seen(a, up, false), new Seen(b, up, false), new Seen(c, up, true));
     assertTrue(DeadProcessDowning.mayDown(oneLost, c));
@@ -96,9 +100,11 @@ class DeadProcessDowningTest {
     assertFalse(DeadProcessDowning.mayDown(twoLost, c));
     // One of two: no strict majority either (keep-majority's tie goes by address, the resolver's call).
     assertFalse(DeadProcessDowning.mayDown(List.of(new Seen(a, up, false), new Seen(b, up, true)), b));
-    // Already down: nothing more to do; a joining member does not vote.
+    // Already down, or leaving in order: nothing to do; a joining member does not vote.
     assertFalse(DeadProcessDowning.mayDown(
         List.of(new Seen(a, up, false), new Seen(b, up, false), new Seen(c, MemberStatus.down(), true)), c));
+    assertFalse(DeadProcessDowning.mayDown(
+        List.of(new Seen(a, up, false), new Seen(b, up, false), new Seen(c, MemberStatus.exiting(), true)), c));
     assertTrue(DeadProcessDowning.mayDown(List.of(new Seen(a, up, false), new Seen(b, MemberStatus.joining(), true),
         new Seen(c, up, false)), b));
   }
