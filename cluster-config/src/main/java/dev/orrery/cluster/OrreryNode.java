@@ -317,17 +317,19 @@ public final class OrreryNode {
   }
 
   /**
-   * A pause long enough for the others to count this node unreachable holds journal writes; one long
-   * enough for them to have downed it (failure detection and half the resolver's stable-after) closes the
-   * fence and the node downs itself, since its runs now live elsewhere.
+   * A pause long enough for the others to have downed this node (failure detection and half the
+   * resolver's stable-after, while they need all of it) refuses journal writes and closes the fence for
+   * good: the node downs itself, since its runs now live elsewhere. A shorter pause holds nothing: the
+   * others cannot have taken its runs over (a frozen process's port still accepts connections, so the
+   * dead-process prober leaves it to the resolver), and a refused write would stop the run for nothing.
    */
   private static void armPauseFence(ActorSystem<?> system) {
     Config config = system.settings().config();
-    Duration hold = config.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause");
-    Duration close = hold.plus(config.getDuration("pekko.cluster.split-brain-resolver.stable-after").dividedBy(2));
+    Duration close = config.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause")
+        .plus(config.getDuration("pekko.cluster.split-brain-resolver.stable-after").dividedBy(2));
     Cluster cluster = Cluster.get(system);
     PauseFence.Breach breach = paused -> cluster.manager().tell(new Down(cluster.selfMember().address()));
-    PauseFence.jvm().arm(hold, close, breach);
+    PauseFence.jvm().arm(close, breach);
     system.getWhenTerminated().thenRun(() -> PauseFence.jvm().disarm(breach));
   }
 

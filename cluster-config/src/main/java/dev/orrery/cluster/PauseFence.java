@@ -31,7 +31,6 @@ public final class PauseFence {
   private final LongSupplier clock;
   private final List<Breach> breaches = new CopyOnWriteArrayList<>();
   private volatile long lastTick;
-  private volatile long writeHoldNanos = Long.MAX_VALUE;
   private volatile long closeAfterNanos = Long.MAX_VALUE;
   private volatile boolean closed;
   private Thread ticker;
@@ -46,14 +45,12 @@ public final class PauseFence {
   }
 
   /**
-   * Arms the fence (the tightest thresholds of the nodes in this JVM win) and starts the ticker once.
+   * Arms the fence (the tightest threshold of the nodes in this JVM wins) and starts the ticker once.
    *
-   * @param writeHold a write is refused when the ticker has not run for this long (the failure detector's
-   *     acceptable pause: beyond it the others may already count this node unreachable)
-   * @param closeAfter a pause this long closes the fence for good and calls {@code breach}
+   * @param closeAfter a pause this long refuses writes at once (before the ticker has run), closes the
+   *     fence for good and calls {@code breach}: the others may have downed this node and taken its runs
    */
-  public synchronized void arm(Duration writeHold, Duration closeAfter, Breach breach) {
-    writeHoldNanos = Math.min(writeHoldNanos, writeHold.toNanos());
+  public synchronized void arm(Duration closeAfter, Breach breach) {
     closeAfterNanos = Math.min(closeAfterNanos, closeAfter.toNanos());
     breaches.add(breach);
     if (ticker == null && this == JVM) {
@@ -71,7 +68,7 @@ public final class PauseFence {
 
   /** Whether a journal write may go ahead now. */
   public boolean allowsWrites() {
-    return !closed && clock.getAsLong() - lastTick < writeHoldNanos;
+    return !closed && clock.getAsLong() - lastTick < closeAfterNanos;
   }
 
   public boolean closed() {

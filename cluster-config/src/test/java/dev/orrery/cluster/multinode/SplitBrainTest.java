@@ -54,6 +54,11 @@ class SplitBrainTest {
           Map<String, String> members = cluster.members(0);
           assertEquals(2, members.size(), () -> "the frozen node is downed and removed: " + members);
         });
+        // A stopped process's port still accepts connections (the kernel does), so it was the resolver
+        // that downed it, not the dead-process prober.
+        String downedAsDead = NodeLossTest.DEAD_PROCESS_DOWNED;
+        assertFalse(cluster.node(0).printed(downedAsDead) || cluster.node(1).printed(downedAsDead),
+            "the frozen node was downed as a dead process");
         Set<String> unfinished = new HashSet<>(minorityRuns);
         unfinished.removeAll(journal.runsWith("RunCompleted"));
         Eventually.within(Duration.ofSeconds(60), () -> assertTrue(

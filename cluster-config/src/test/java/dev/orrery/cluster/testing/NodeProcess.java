@@ -128,6 +128,12 @@ public final class NodeProcess {
     throw new AssertionError(name + " did not print '" + text + "' within " + max);
   }
 
+  /** Whether the node has printed a line containing {@code text} by now (it does not wait). */
+  public boolean printed(String text) {
+    for (String line = lines.poll(); line != null; line = lines.poll()) seen.add(line);
+    return seen.stream().anyMatch(line -> line.contains(text));
+  }
+
   /** The rest of a line printed before the node was up that starts with {@code prefix}. */
   public String seen(String prefix) {
     String rest = seenOrNull(prefix);
