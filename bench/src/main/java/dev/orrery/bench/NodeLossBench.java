@@ -41,14 +41,16 @@ import java.util.concurrent.TimeUnit;
  * (and the p50/p90 over the runs), and when the survivors marked the node unreachable and downed it.
  * Each {@code profile} (failure detector pause / split-brain stable-after) gets its own cluster and database.
  *
- * <p>Arguments (all optional): {@code runs=1000 steps=40 latency-ms=3000
- * profiles=default:3s:7s,fast:1s:2s,fast-margin:1s:2s:1s}: name:acceptable-heartbeat-pause:stable-after
- * and, optionally, the down-removal-margin (the resolver's default is stable-after: a downed node's
- * shards wait that long again before they start elsewhere), the failure detector's heartbeat-interval, and
- * {@code sbr-only} to turn off the downing of members whose process is gone
- * ({@code orrery.cluster.down-dead-processes}), e.g. {@code fast:1s:2s:200ms:250ms:sbr-only}.
+ * <p>Arguments (all optional): {@code runs=1000 steps=40 latency-ms=3000 profiles=}{@value #PROFILES}:
+ * name:acceptable-heartbeat-pause:stable-after and, optionally, the down-removal-margin (cluster.conf's
+ * unless given), the failure detector's heartbeat-interval, and {@code sbr-only} to turn off the downing
+ * of members whose process is gone ({@code orrery.cluster.down-dead-processes}). The default profiles
+ * are the shipped settings, the same with the split-brain resolver alone, and the settings before the
+ * dead-process downing (Pekko's removal margin of stable-after).
  */
 public final class NodeLossBench {
+  static final String PROFILES =
+      "shipped:1s:7s,resolver-only:1s:7s:200ms:500ms:sbr-only,before:3s:7s:7s:500ms:sbr-only";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ADMIN_KEY = "bench-platform-admin-key";
   /** What a survivor logs when it downs a member whose process is gone (dev.orrery.cluster.DeadProcessDowning). */
@@ -74,7 +76,7 @@ public final class NodeLossBench {
       int n = 0;
       System.out.printf("Node loss: 3 nodes, %d runs of %d steps at %s ms per step, kill -9 of one node (%d cores)%n",
           runs, steps, latency, Runtime.getRuntime().availableProcessors());
-      for (String profile : opts.getOrDefault("profiles", "default:3s:7s,fast:1s:2s,fast-margin:1s:2s:1s").split(",")) {
+      for (String profile : opts.getOrDefault("profiles", PROFILES).split(",")) {
         String[] p = profile.split(":");
         String database = "bench_" + (++n);
         try (Connection c = DriverManager.getConnection(db.jdbcUrl("postgres"), db.user(), "");
@@ -147,13 +149,11 @@ public final class NodeLossBench {
       }
       Map<String, Long> last = moved;
       long[] delays = inFlight.stream().mapToLong(r -> last.getOrDefault(r, Long.MAX_VALUE) - killedAt).sorted().toArray();
-      long unreachable = nodes.get(0).firstSeen("Marking node as UNREACHABLE") - killedAt;
-      // Downed by a survivor that found the process gone, or else by both survivors' resolvers.
-      long refused = nodes.subList(0, 2).stream().mapToLong(n -> n.firstSeen(REFUSED)).filter(t -> t > 0).min()
-          .orElse(-1);
-      long downed = (refused > 0 ? refused
-          : Math.max(nodes.get(0).firstSeen("SBR took decision"), nodes.get(1).firstSeen("SBR took decision")))
-          - killedAt;
+      // The first survivor to notice (a survivor told by the other's gossip first never logs it itself).
+      long unreachable = earliest(nodes.subList(0, 2), "Marking node as UNREACHABLE") - killedAt;
+      // Downed by a survivor that found the process gone, or else by a survivor's resolver.
+      long refused = earliest(nodes.subList(0, 2), REFUSED);
+      long downed = (refused > 0 ? refused : earliest(nodes.subList(0, 2), "SBR took decision")) - killedAt;
       System.out.printf("  %-38s warm-up: 200 one-step runs submitted in %.1f s (%.0f/s)%n", profile, warmup,
           200 / warmup);
       System.out.printf("  %-38s submitted %d runs in %.1f s (%.0f/s); %d in flight at the kill%n", "", runs,
@@ -166,6 +166,11 @@ public final class NodeLossBench {
     } finally {
       for (Node node : nodes) node.process.destroyForcibly().waitFor();
     }
+  }
+
+  /** When the first of {@code nodes} logged {@code mark} (epoch ms), or -1 when none did. */
+  private static long earliest(List<Node> nodes, String mark) {
+    return nodes.stream().mapToLong(n -> n.firstSeen(mark)).filter(t -> t > 0).min().orElse(-1);
   }
 
   /** Submits runs round-robin over nodes 0..2, 16 at a time; returns persistence ids. */
@@ -248,10 +253,20 @@ public final class NodeLossBench {
     return first;
   }
 
+  /**
+   * A free port below Linux's ephemeral range (32768 and up): a port the kernel handed out there was taken,
+   * between the check and the node's bind, by one of the many connections the nodes open.
+   */
   private static int freePort() throws IOException {
-    try (var socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
+      try (var socket = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IOException("no free port between 20000 and 32000");
   }
 
   /** A node process; remembers when each of its output lines arrived. */
