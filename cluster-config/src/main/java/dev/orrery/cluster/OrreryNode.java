@@ -168,6 +168,8 @@ public final class OrreryNode {
           .withFallback(ConfigFactory.load())
           .resolve();
       config = ClusterJoin.settings(config).withFallback(config);
+      config = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.connectionInitSql",
+          PauseFence.sessionSetup(config))).withFallback(config);
       if (embedded != null) {
         // The embedded server's fast shutdown runs in this phase; an external database needs no time there.
         config = ConfigFactory.parseString("pekko.coordinated-shutdown.phases.before-actor-system-terminate.timeout = 30s")
@@ -254,7 +256,7 @@ public final class OrreryNode {
     log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
         agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
     // The read sides and the audit log have their own small pool beside the journal's.
-    HikariDataSource readSide = readSidePool(url, user, password);
+    HikariDataSource readSide = readSidePool(url, user, password, PauseFence.sessionSetup(config));
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     String readJournal = config.getString("orrery.read-journal-plugin");
     UniqueKillSwitch usageProjection = UsageProjection.start(system, readJournal, readSide);
@@ -324,9 +326,7 @@ public final class OrreryNode {
    * dead-process prober leaves it to the resolver), and a refused write would stop the run for nothing.
    */
   private static void armPauseFence(ActorSystem<?> system) {
-    Config config = system.settings().config();
-    Duration close = config.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause")
-        .plus(config.getDuration("pekko.cluster.split-brain-resolver.stable-after").dividedBy(2));
+    Duration close = PauseFence.closeAfter(system.settings().config());
     Cluster cluster = Cluster.get(system);
     PauseFence.Breach breach = paused -> cluster.manager().tell(new Down(cluster.selfMember().address()));
     PauseFence.jvm().arm(close, breach);
@@ -379,8 +379,9 @@ public final class OrreryNode {
     }
   }
 
-  private static HikariDataSource readSidePool(String url, String user, String password) {
+  private static HikariDataSource readSidePool(String url, String user, String password, String sessionSetup) {
     HikariConfig c = new HikariConfig();
+    c.setConnectionInitSql(sessionSetup);
     c.setJdbcUrl(url);
     c.setUsername(user);
     c.setPassword(password == null ? "" : password);

@@ -1,5 +1,6 @@
 package dev.orrery.cluster;
 
+import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -42,6 +43,25 @@ public final class PauseFence {
 
   public static PauseFence jvm() {
     return JVM;
+  }
+
+  /**
+   * The pause after which the others may have downed this node and taken its runs: the failure detector's
+   * acceptable pause and half of the resolver's stable-after (they need all of it).
+   */
+  public static Duration closeAfter(Config config) {
+    return config.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause")
+        .plus(config.getDuration("pekko.cluster.split-brain-resolver.stable-after").dividedBy(2));
+  }
+
+  /**
+   * SQL that every database session of the node runs first: PostgreSQL ends a session left idle inside a
+   * transaction for as long as {@link #closeAfter}. A process frozen between a journal insert and its
+   * commit would otherwise keep its row locks, and the majority's writes for the same runs (the same
+   * {@code (persistence_id, sequence_number)} keys) would wait on them until the process woke.
+   */
+  public static String sessionSetup(Config config) {
+    return "SET idle_in_transaction_session_timeout = " + closeAfter(config).toMillis();
   }
 
   /**
