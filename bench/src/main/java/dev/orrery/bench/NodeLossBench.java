@@ -7,6 +7,7 @@ import dev.orrery.cluster.db.SchemaMigration;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -32,6 +33,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -259,8 +261,8 @@ public final class NodeLossBench {
    */
   private static int freePort() throws IOException {
     for (int attempt = 0; attempt < 100; attempt++) {
-      int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(12_000);
-      try (var socket = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      int port = 20_000 + ThreadLocalRandom.current().nextInt(12_000);
+      try (var socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
         return socket.getLocalPort();
       } catch (IOException taken) {
         // try another

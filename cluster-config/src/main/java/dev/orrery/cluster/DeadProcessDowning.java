@@ -17,6 +17,7 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
@@ -95,7 +96,7 @@ public final class DeadProcessDowning {
       log.info("Dead-process downing is off: remoting transport {} is not TCP", transport);
       return;
     }
-    system.systemActorOf(behavior(settings), "orrery-dead-process-downing", org.apache.pekko.actor.typed.Props.empty());
+    system.systemActorOf(behavior(settings), "orrery-dead-process-downing", Props.empty());
   }
 
   /**
