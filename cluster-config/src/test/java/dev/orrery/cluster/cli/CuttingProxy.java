@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP proxy in front of a node that breaks the first {@code cuts} event streams ({@code GET …/events})
- * after {@code bytes} bytes of their answer, the way a flaky network or a proxy's idle timeout would. It
+ * after {@code bytes} bytes of their answer, the way a flaky network or a proxy's idle timeout would, but
+ * never before a whole event with an {@code id} has gone through (a run's first event, which carries its
+ * workflow, can be longer than {@code bytes}: a cut inside it left the client nothing to resume from). It
  * remembers the request head of every event stream, to see what a client sent when it came back.
  */
 final class CuttingProxy implements AutoCloseable {
@@ -63,6 +65,8 @@ final class CuttingProxy implements AutoCloseable {
     /** Set when this connection carries an event stream that is to be cut. */
     private volatile boolean doomed;
     private int sentSinceEvents;
+    /** The answer so far, to see whether an event with an id has gone through whole. */
+    private final StringBuilder answer = new StringBuilder();
 
     Connection(Socket client, Socket upstream) {
       this.client = client;
@@ -85,7 +89,9 @@ final class CuttingProxy implements AutoCloseable {
       pump(upstream, client, (chunk, n) -> {
         if (!doomed) return;
         sentSinceEvents += n;
-        if (sentSinceEvents >= bytes) {
+        answer.append(new String(chunk, 0, n, StandardCharsets.ISO_8859_1));
+        int id = answer.lastIndexOf("\nid:");
+        if (sentSinceEvents >= bytes && id >= 0 && answer.indexOf("\n\n", id) > 0) {
           closeQuietly(client);
           closeQuietly(upstream);
         }
