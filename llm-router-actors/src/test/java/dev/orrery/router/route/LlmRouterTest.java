@@ -160,13 +160,15 @@ class LlmRouterTest {
         + "failure-rate-threshold = 50, wait-in-open = 500ms, half-open-calls = 2 }") + ", " + endpoint("backup", "") + "]",
         primary, backup);
 
+    // The circuit opens during the fourth failing call, so it cannot have opened before that call began.
+    long openedAt = 0;
     for (int i = 0; i < 4; i++) {
+      if (i == 3) openedAt = System.nanoTime();
       LlmResult r = call(router, request(null, null, "q" + i));
       assertEquals("backup", r.provider());
       assertEquals(List.of("primary", "backup"), r.tried());
     }
     assertEquals("OPEN", breakerOf(router, "primary"));
-    long openedAt = System.nanoTime();
     for (int i = 0; i < 4; i++) {
       LlmResult r = call(router, request(null, null, "open" + i));
       assertEquals("backup", r.provider(), "the fallback serves while the circuit is open");
