@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,8 +15,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -121,11 +125,18 @@ public final class NodeProcess {
       if (line != null) seen.add(line);
       if (line != null && line.contains(text)) return;
       if (line == null && !process.isAlive()) {
-        throw new AssertionError(name + " exited with " + process.exitValue() + " before '" + text + "'");
+        throw new AssertionError(name + " exited with " + process.exitValue() + " before '" + text + "'; its last lines:\n"
+            + String.join("\n", lastLines(40)));
       }
     }
     process.destroyForcibly();
     throw new AssertionError(name + " did not print '" + text + "' within " + max);
+  }
+
+  /** The last {@code n} lines the node printed, for a failure's message (the whole log is in node-logs). */
+  private List<String> lastLines(int n) {
+    lines.drainTo(seen);
+    return seen.subList(Math.max(0, seen.size() - n), seen.size());
   }
 
   /** Whether the node has printed a line containing {@code text} by now (it does not wait). */
@@ -191,11 +202,24 @@ public final class NodeProcess {
     process.destroyForcibly();
   }
 
+  /**
+   * A free loopback port below Linux's ephemeral range (32768 and up), never handed out twice by this JVM.
+   * A node binds its ports seconds after they are chosen; a port the kernel handed out from the ephemeral
+   * range could be taken in between as the local end of one of the many connections the nodes open (a
+   * node then exits on its bind), and a port from here cannot.
+   */
   public static int freePort() {
-    try (var socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port = 20_000 + ThreadLocalRandom.current().nextInt(12_000);
+      if (!HANDED_OUT.add(port)) continue;
+      try (var socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        return socket.getLocalPort();
+      } catch (IOException taken) {
+        // another process listens there: try another
+      }
     }
+    throw new UncheckedIOException(new IOException("no free port between 20000 and 32000"));
   }
+
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 }
