@@ -256,7 +256,9 @@ public final class OrreryNode {
     log.info("Agents: {} in the catalog{}", agentCatalog.all().size(),
         agentDirectory.isBlank() ? " (the bundled examples)" : " (bundled and from " + agentDirectory + ")");
     // The read sides and the audit log have their own small pool beside the journal's.
-    HikariDataSource readSide = readSidePool(url, user, password, PauseFence.sessionSetup(config));
+    // Each session starts as the journal's do (PauseFence.sessionSetup, set where the config is built).
+    HikariDataSource readSide = readSidePool(url, user, password,
+        config.getString("pekko-persistence-jdbc.shared-databases.slick.db.connectionInitSql"));
     var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     String readJournal = config.getString("orrery.read-journal-plugin");
     UniqueKillSwitch usageProjection = UsageProjection.start(system, readJournal, readSide);
