@@ -45,6 +45,8 @@ class RollingUpgradeTest {
       ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
       AtomicInteger sent = new AtomicInteger();
       AtomicInteger next = new AtomicInteger();
+      // The slowest answer, printed: a stall that stays under the edge's timeout shows here first.
+      java.util.concurrent.atomic.AtomicLong slowestMs = new java.util.concurrent.atomic.AtomicLong();
       ScheduledExecutorService load = Executors.newScheduledThreadPool(3);
       load.scheduleAtFixedRate(() -> {
         for (int i = 0; i < cluster.size(); i++) ready.set(i, cluster.ready(i) ? 1 : 0);
@@ -59,7 +61,9 @@ class RollingUpgradeTest {
         ApiClient api = cluster.api(node);
         try {
           sent.incrementAndGet();
+          long t0 = System.nanoTime();
           ApiClient.Response r = api.postJson("/api/v1/runs", ClusterWorkload.chain(STEPS));
+          slowestMs.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
           if (r.status() != 201) failures.add("node " + node + ": " + r.status() + " " + r.body());
           else runs.add(ClusterWorkload.persistenceId(r.body().get("run_id").asText()));
         } catch (RuntimeException e) {
@@ -84,7 +88,8 @@ class RollingUpgradeTest {
       }
       assertEquals(List.of(), new ArrayList<>(failures), "requests to ready nodes that failed, of " + sent.get());
       Set<String> submitted = Set.copyOf(runs);
-      System.out.printf("Rolling upgrade: %d runs submitted across the upgrade, none refused%n", submitted.size());
+      System.out.printf("Rolling upgrade: %d runs submitted across the upgrade, none refused, the slowest answered in %d ms%n",
+          submitted.size(), slowestMs.get());
 
       // The whole cluster stops with runs in flight and starts again; nobody resubmits anything.
       Set<String> unfinished = new java.util.HashSet<>(submitted);
