@@ -49,6 +49,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -62,6 +63,7 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * {@code /api/v1/runs}: submit a run, read it, read its journal, cancel it. Every run belongs to the
@@ -209,15 +211,24 @@ public final class RunRoutes {
     String runId = idempotencyKey.map(k -> RunIds.fromIdempotencyKey(tenant, k)).orElseGet(RunIds::newRunId);
     String digest = submit.digest(json);
     // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
-    // or that had already ended (a repeated key), gives its slot back.
+    // or that had already ended (a repeated key), gives its slot back. So does a submit whose admission
+    // timed out: the tenant may have taken the slot after the ask gave up. A conflict is a run that
+    // exists under this id, and its slot is its own.
     return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
         .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
-            idempotencyKey.orElse(null), digest, fork, inherited, traceparent, replyTo), settings.askTimeout())
+            idempotencyKey.orElse(null), digest, fork, inherited, traceparent, replyTo), settings.askTimeout()))
         .whenComplete((started, failure) -> {
-          if (failure != null || started.run().status().isTerminal()) tenants.ended(tenant, runId);
+          boolean notStarted = failure != null && !isConflict(failure);
+          if (notStarted || (failure == null && started.run().status().isTerminal())) tenants.ended(tenant, runId);
         })
         .thenApply(started -> routes.ok(started.created() ? StatusCodes.CREATED : StatusCodes.OK, started.run())
-            .addHeader(Location.create("/api/v1/runs/" + runId))));
+            .addHeader(Location.create("/api/v1/runs/" + runId)));
+  }
+
+  private static boolean isConflict(Throwable failure) {
+    Throwable t = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return t instanceof StatusReply.ErrorMessage e
+        && ErrorCode.codeOf(e.getMessage()).filter(ErrorCode.CONFLICT::equals).isPresent();
   }
 
   /** A tool node names a tool this node offers, or the submit is refused before any run starts. */

@@ -2,12 +2,15 @@ package dev.orrery.ledger.tenant;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -16,10 +19,15 @@ import org.apache.pekko.pattern.StatusReply;
  * edge to put in its envelope.
  */
 public final class Tenants {
+  /** Tries of {@link #ended}: with the ask timeout in each, they outlast a tenant shard's move by far. */
+  private static final int ENDED_ATTEMPTS = 6;
+
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
 
   public Tenants(ActorSystem<?> system, Duration askTimeout) {
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
   }
@@ -50,8 +58,20 @@ public final class Tenants {
     return ask(tenantId, replyTo -> new TenantEntity.AdmitRun(runId, replyTo));
   }
 
-  /** A run ended: its slot is free. Idempotent, so telling it twice (or for a run never admitted) is harmless. */
+  /**
+   * A run ended: its slot is free. Idempotent, so telling it twice (or for a run never admitted) is harmless,
+   * and a try that timed out (the tenant's shard moving, a member restarting) is tried again: a slot not
+   * given back stays taken, and the tenant's limit on active runs would shrink by one for good.
+   */
   public CompletionStage<Done> ended(String tenantId, String runId) {
-    return ask(tenantId, replyTo -> new TenantEntity.EndRun(runId, replyTo));
+    return Patterns.retry(() -> ask(tenantId, replyTo -> new TenantEntity.EndRun(runId, replyTo)),
+        (done, failure) -> isTimeout(failure), ENDED_ATTEMPTS, Duration.ofMillis(500), Duration.ofSeconds(5), 0.2,
+        system);
+  }
+
+  private static boolean isTimeout(Throwable failure) {
+    Throwable t = failure;
+    while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
+    return t instanceof TimeoutException;
   }
 }

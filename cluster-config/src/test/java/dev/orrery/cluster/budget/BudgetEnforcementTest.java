@@ -233,6 +233,35 @@ class BudgetEnforcementTest {
     });
   }
 
+  @Test
+  void aConflictingRepeatOfAnIdempotencyKeyLeavesTheRunItsSlot() {
+    var created = node.platformAdmin().postJson("/api/v1/tenants", Map.of("tenant_id", "keyed", "max_active_runs", 1));
+    assertEquals(201, created.status(), created.body().toString());
+    ApiClient tenant = node.api().as(TestNode.newKey(node.platformAdmin(), "keyed", "developer"));
+    Map<String, String> key = Map.of("Idempotency-Key", "nightly-report");
+    provider.holdAnswers();
+    String run;
+    try {
+      ApiClient.Response first = tenant.postJson("/api/v1/runs", oneCall("fail", null), key);
+      assertEquals(201, first.status(), first.body().toString());
+      run = first.body().get("run_id").asText();
+      ApiClient.Response other = tenant.postJson("/api/v1/runs", oneCall("fail", 1_000_000L), key);
+      assertEquals(409, other.status(), other.body().toString());
+      assertEquals("CONFLICT", other.errorCode());
+      // The refused repeat gave nothing back: the run holds the tenant's only slot.
+      assertEquals(1, node.platformAdmin().get("/api/v1/tenants/keyed").body().get("active_runs").asInt());
+      ApiClient.Response another = tenant.postJson("/api/v1/runs", oneCall("fail", null));
+      assertEquals(429, another.status(), another.body().toString());
+    } finally {
+      provider.releaseAnswers();
+    }
+    awaitStatus(tenant, run, "SUCCEEDED");
+    probe().awaitAssert(WAIT, Duration.ofMillis(50), () -> {
+      assertEquals(0, node.platformAdmin().get("/api/v1/tenants/keyed").body().get("active_runs").asInt());
+      return null;
+    });
+  }
+
   // ---- helpers -----------------------------------------------------------------------------------------
 
   static Map<String, Object> oneCall(String onBudgetExhausted, Long tokenBudget) {
