@@ -40,7 +40,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * is connected, so the figures are of live delivery, not of the journal reads that start each stream.
  *
  * <p>Arguments (all optional): {@code subscribers=1000 runs=1 steps=10 latency-ms=200 rounds=6 warmup=2}
- * (each round is printed, and the rounds after the warm-up ones together), {@code clients=process} (the
+ * (each round is printed, and the rounds after the warm-up ones together), {@code settle-s=0} (only events
+ * persisted this many seconds after the release count: the steady state of connected subscribers),
+ * {@code clients=process} (the
  * subscribers in a JVM of their own, {@link ClientMain}) or {@code clients=jvm} (in this one), and any
  * {@code orrery.*} or {@code pekko.*} setting to compare.
  */
@@ -59,6 +61,9 @@ public final class StreamLatencyBench {
     int latencyMs = Integer.parseInt(opts.getOrDefault("latency-ms", "200"));
     int rounds = Integer.parseInt(opts.getOrDefault("rounds", "6"));
     int warmup = Math.min(rounds - 1, Integer.parseInt(opts.getOrDefault("warmup", "2")));
+    // Only what was persisted this long after the release counts: the steady state of subscribers that are
+    // connected, after the collections that move their new connections' state out of the young generation.
+    long settleNanos = (long) (Double.parseDouble(opts.getOrDefault("settle-s", "0")) * 1e9);
     // The simulated answer is 8-24 words plus an echo of the prompt, streamed word by word; max-tokens=1
     // cuts it to one delta per step.
     Integer maxTokens = opts.containsKey("max-tokens") ? Integer.valueOf(opts.get("max-tokens")) : null;
@@ -94,11 +99,12 @@ public final class StreamLatencyBench {
       Latencies terminal = new Latencies();
       Latencies deltas = new Latencies();
       for (int round = 1; round <= rounds; round++) {
-        Result r = round(api, clients, persisted, subscribers, runs, workflow(steps, maxTokens));
+        Result r = round(api, clients, persisted, subscribers, runs, workflow(steps, maxTokens), settleNanos);
         boolean warmUp = round <= warmup;
         System.out.printf("round %d%s: connected %d subscribers in %.1f s%n", round, warmUp ? " (warm-up)" : "",
             subscribers, r.connectNanos / 1e9);
         print(r.events, r.terminal, r.deltas);
+        System.out.printf("  slowest event, %s%n", r.slowest);
         System.out.printf("  delivered %d messages in %.1f s: %.0f messages/s%n", r.delivered, r.deliveryNanos / 1e9,
             r.delivered / (r.deliveryNanos / 1e9));
         if (!warmUp) {
@@ -122,11 +128,15 @@ public final class StreamLatencyBench {
     System.out.printf("  provider -> delivered, token deltas: %s%n", deltas.summary());
   }
 
+  /**
+   * @param slowest the event whose last delivery came latest after its persistence: its first and last
+   *     delivery tell a stall before the fan-out (both late) from a slow fan-out (the first on time)
+   */
   record Result(long connectNanos, Latencies events, Latencies deltas, Latencies terminal, long delivered,
-      long deliveryNanos) {}
+      long deliveryNanos, String slowest) {}
 
   private static Result round(Api api, Clients clients, Persisted persisted, int subscribers, int runs,
-      Map<String, Object> workflow) throws Exception {
+      Map<String, Object> workflow, long settleNanos) throws Exception {
     api.tokenLimit(1L);
     List<String> runIds = new ArrayList<>();
     for (int i = 0; i < runs; i++) runIds.add(api.submit(workflow));
@@ -146,16 +156,30 @@ public final class StreamLatencyBench {
     Latencies deltas = new Latencies();
     Latencies terminal = new Latencies();
     long delivered = 0;
+    Map<String, long[]> perEvent = new HashMap<>(); // run and seq -> first and last delivery after persistence
     for (Received m : receipts) {
       if (m.at < released) continue; // came before the run went on (journal reads)
       delivered++;
       Long at = m.seq > 0 ? persisted.eventAt(m.runId, m.seq) : persisted.deltaAt(m.runId, m.deltaKey);
-      if (at == null || at < released) continue;
+      if (at == null || at < released + settleNanos) continue;
       (m.seq > 0 ? events : deltas).add(m.at - at);
       if (m.seq > 0 && m.seq == persisted.lastSeq(m.runId)) terminal.add(m.at - at);
+      if (m.seq > 0) {
+        long[] firstLast = perEvent.computeIfAbsent(m.runId + " seq " + m.seq, k -> new long[] {Long.MAX_VALUE, 0, at});
+        firstLast[0] = Math.min(firstLast[0], m.at - at);
+        firstLast[1] = Math.max(firstLast[1], m.at - at);
+      }
     }
     persisted.forget(runIds);
-    return new Result(connected, events, deltas, terminal, delivered, lastDelivery - released);
+    // The node's JVM uptime at the persistence, to find the moment in a GC log (-Xlog:gc:...:uptime).
+    long uptimeNowMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+    long nowNanos = System.nanoTime();
+    String slowest = perEvent.entrySet().stream().max(java.util.Comparator.comparingLong(e -> e.getValue()[1]))
+        .map(e -> String.format("seq %s: first delivery %.1f ms, last %.1f ms after persistence (at uptime %.3f s)",
+            e.getKey().substring(e.getKey().lastIndexOf(' ') + 1), e.getValue()[0] / 1e6, e.getValue()[1] / 1e6,
+            (uptimeNowMs - (nowNanos - e.getValue()[2]) / 1e6) / 1e3))
+        .orElse("none");
+    return new Result(connected, events, deltas, terminal, delivered, lastDelivery - released, slowest);
   }
 
   /**

@@ -4,7 +4,9 @@ import static org.apache.pekko.http.javadsl.server.Directives.completeOK;
 import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import dev.orrery.core.stream.RunFeed;
 import dev.orrery.core.stream.RunUpdate;
 import dev.orrery.core.stream.StreamSettings;
@@ -38,6 +40,14 @@ final class RunStreamRoutes {
   private final StreamSettings settings;
   private final ObjectMapper json;
   /**
+   * Writes ASCII only (other characters as {@code \\uXXXX}, the same JSON once parsed). The WebSocket and
+   * SSE layers encode a message's text to UTF-8 once per connection; a text with one character beyond
+   * Latin-1 (an ellipsis, a curly quote: common in model output) is a UTF-16 string in the JVM, whose
+   * encoding allocates three bytes a character and copies again, and that was a fifth of the node's
+   * allocation with 1,000 subscribers (docs/benchmarks.md). An ASCII string is encoded by one exact copy.
+   */
+  private final ObjectWriter asciiJson;
+  /**
    * The text of recently written updates, by identity. Every subscriber of a run on this node receives
    * the same instance from the run's topic, so an update is written once per node rather than once per
    * subscriber (at 1,000 subscribers, JSON writing was the largest part of the node's work). A slot holds
@@ -51,6 +61,7 @@ final class RunStreamRoutes {
     this.feed = feed;
     this.settings = settings;
     this.json = json;
+    this.asciiJson = json.writer().with(JsonWriteFeature.ESCAPE_NON_ASCII);
   }
 
   Route webSocket(String tenantId, String runId, long fromSeq) {
@@ -92,7 +103,7 @@ final class RunStreamRoutes {
 
   private String writeNew(RunUpdate u) {
     try {
-      return json.writeValueAsString(u);
+      return asciiJson.writeValueAsString(u);
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(e);
     }

@@ -37,6 +37,8 @@ public final class StreamClient {
   /** One connection: the messages so far, and how it ended. */
   public static final class Connection {
     public final List<JsonNode> messages = new CopyOnWriteArrayList<>();
+    /** The messages as the server wrote them. */
+    public final List<String> texts = new CopyOnWriteArrayList<>();
     /** Completes with the close reason (WebSocket) or "end" (SSE) when the server ends the stream. */
     public final CompletableFuture<String> closed = new CompletableFuture<>();
     private volatile Runnable drop = () -> {};
@@ -59,7 +61,9 @@ public final class StreamClient {
       return events.isEmpty() ? 0 : events.get(events.size() - 1).get("seq").asLong();
     }
 
-    void received(JsonNode message) {
+    void received(String text) {
+      JsonNode message = parse(text);
+      texts.add(text);
       messages.add(message);
       if (dropWhen.test(message)) drop();
     }
@@ -103,7 +107,7 @@ public final class StreamClient {
         if (last) {
           String text = partial.toString();
           partial.setLength(0);
-          c.received(parse(text));
+          c.received(text);
         }
         if (!c.closed.isDone()) ws.request(1);
         return null;
@@ -155,7 +159,7 @@ public final class StreamClient {
           if (line.startsWith("data:")) {
             data.append(line.substring(5).strip());
           } else if (line.isEmpty() && data.length() > 0) {
-            c.received(parse(data.toString()));
+            c.received(data.toString());
             data.setLength(0);
           }
         }
