@@ -6,12 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.orrery.ledger.tenant.TenantEntity;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOp;
 import dev.orrery.ledger.tenant.TenantEntity.LedgerOutcomes;
 import dev.orrery.ledger.tenant.TenantNews;
+import dev.orrery.ledger.testing.OneNodeCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,8 +25,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,12 +35,6 @@ import org.junit.jupiter.api.Test;
  * timeout.
  */
 class LedgerBatcherTest {
-  private static final Config CLUSTER = ConfigFactory.parseString(String.join("\n",
-      "pekko.actor.provider = cluster",
-      "pekko.remote.artery.canonical.hostname = 127.0.0.1",
-      "pekko.remote.artery.canonical.port = 0",
-      "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on",
-      "pekko.coordinated-shutdown.exit-jvm = off"));
   private static final Duration ATTEMPT = Duration.ofMillis(300);
 
   private static ActorTestKit kit;
@@ -53,8 +44,7 @@ class LedgerBatcherTest {
 
   @BeforeAll
   static void start() {
-    kit = ActorTestKit.create("orrery", CLUSTER);
-    Cluster.get(kit.system()).manager().tell(Join.create(Cluster.get(kit.system()).selfMember().address()));
+    kit = OneNodeCluster.start();
     ClusterSharding.get(kit.system()).init(Entity.of(TenantEntity.KEY, ctx -> {
       String tenant = ctx.getEntityId();
       int drops = tenant.startsWith("lossy-") ? Integer.parseInt(tenant.substring(6)) : 0;

@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
+import dev.orrery.ledger.testing.OneNodeCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,8 +16,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,13 +26,6 @@ import org.junit.jupiter.api.Test;
  * the first answers the way a tenant in the middle of a move does (it never answers them).
  */
 class TenantsTest {
-  private static final Config CLUSTER = ConfigFactory.parseString(String.join("\n",
-      "pekko.actor.provider = cluster",
-      "pekko.remote.artery.canonical.hostname = 127.0.0.1",
-      "pekko.remote.artery.canonical.port = 0",
-      "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on",
-      "pekko.coordinated-shutdown.exit-jvm = off"));
-
   private static ActorTestKit kit;
   private static Tenants tenants;
   /** Every EndRun the entities received, as tenant:run; "lossy-N" ignores its first N, "refusing" refuses. */
@@ -43,8 +33,7 @@ class TenantsTest {
 
   @BeforeAll
   static void start() {
-    kit = ActorTestKit.create("orrery", CLUSTER);
-    Cluster.get(kit.system()).manager().tell(Join.create(Cluster.get(kit.system()).selfMember().address()));
+    kit = OneNodeCluster.start();
     ClusterSharding.get(kit.system()).init(Entity.of(TenantEntity.KEY, ctx -> {
       String tenant = ctx.getEntityId();
       int drops = tenant.startsWith("lossy-") ? Integer.parseInt(tenant.substring(6)) : 0;
