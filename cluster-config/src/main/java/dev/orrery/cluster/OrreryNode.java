@@ -234,8 +234,10 @@ public final class OrreryNode {
     Clock clock = Clock.systemUTC();
     EdgeSettings edge = EdgeSettings.fromConfig(config);
     // Every LLM call, a run's step or the gateway's, reserves from its tenant's budgets first.
-    BudgetLedger ledger = BudgetLedger.start(system, LedgerSettings.fromConfig(config), clock);
-    LlmPort budgeted = new BudgetedLlmPort(llm, ledger, system.executionContext());
+    LedgerSettings ledgerSettings = LedgerSettings.fromConfig(config);
+    BudgetLedger ledger = BudgetLedger.start(system, ledgerSettings, clock);
+    LlmPort budgeted = new BudgetedLlmPort(llm, ledger, system.executionContext(),
+        ledgerSettings.maxBackgroundSettlements());
     Tenants tenants = new Tenants(system, edge.askTimeout());
     RunSettings runSettings = RunSettings.fromConfig(config);
     WorkflowCache workflows = new WorkflowCache(1024);

@@ -12,13 +12,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An LLM port that keeps every call inside its tenant's budgets: reserve the call's estimate, make the
  * call only if that fits, then settle what it used or release the reservation when the call failed. A
  * run's step gets its answer only once it is settled (an answer a run recorded was always charged); a
- * gateway call gets it at once and is settled in the background. The reservation id is the
- * call's idempotency key, so a re-dispatched step finds its own reservation instead of a second one.
+ * gateway call gets it at once and is settled in the background, as long as fewer than
+ * {@code maxBackgroundSettlements} are: past that, gateway calls wait for their own settlement too, so a
+ * load the ledger cannot settle as fast as it arrives slows its callers down instead of growing a
+ * backlog in memory. The reservation id is the call's idempotency key, so a re-dispatched step finds its
+ * own reservation instead of a second one.
  */
 public final class BudgetedLlmPort implements LlmPort {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BudgetedLlmPort.class);
@@ -26,11 +30,23 @@ public final class BudgetedLlmPort implements LlmPort {
   private final LlmPort llm;
   private final BudgetPort budget;
   private final Executor executor;
+  private final int maxBackgroundSettlements;
+  /** Gateway calls answered or waiting whose settlement has not completed. */
+  private final AtomicInteger backgroundSettlements = new AtomicInteger();
 
-  public BudgetedLlmPort(LlmPort llm, BudgetPort budget, Executor executor) {
+  public BudgetedLlmPort(LlmPort llm, BudgetPort budget, Executor executor, int maxBackgroundSettlements) {
+    if (maxBackgroundSettlements < 0) {
+      throw new IllegalArgumentException("max-background-settlements must be >= 0, was " + maxBackgroundSettlements);
+    }
     this.llm = llm;
     this.budget = budget;
     this.executor = executor;
+    this.maxBackgroundSettlements = maxBackgroundSettlements;
+  }
+
+  /** Gateway calls whose settlement is still out (the backlog that {@code maxBackgroundSettlements} bounds). */
+  public int backgroundSettlements() {
+    return backgroundSettlements.get();
   }
 
   @Override
@@ -79,7 +95,10 @@ public final class BudgetedLlmPort implements LlmPort {
         // A gateway call has no journal of its own to make good a lost answer, and its caller waits on
         // every millisecond: it is settled in the background (group-committed with the others), as
         // gateways log spend. A node that dies in between loses that settlement; a run's step never does.
-        return request.runId() != null ? settled : CompletableFuture.completedFuture(result);
+        if (request.runId() != null) return settled;
+        int out = backgroundSettlements.incrementAndGet();
+        settled = settled.whenComplete((r, e) -> backgroundSettlements.decrementAndGet());
+        return out <= maxBackgroundSettlements ? CompletableFuture.completedFuture(result) : settled;
       }
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
       return budget.release(reservation)

@@ -40,7 +40,7 @@ class BudgetedLlmPortTest {
   private final List<String> log = new CopyOnWriteArrayList<>();
   private final FakeBudget budget = new FakeBudget(log);
   private final FakeLlm llm = new FakeLlm(log);
-  private final BudgetedLlmPort port = new BudgetedLlmPort(llm, budget, DIRECT);
+  private final BudgetedLlmPort port = new BudgetedLlmPort(llm, budget, DIRECT, 1);
 
   @Test
   void theEstimateIsReservedUnderTheIdempotencyKeyBeforeTheCallIsMade() {
@@ -111,6 +111,29 @@ class BudgetedLlmPortTest {
     assertEquals(List.of(new Settlement("acme", "gateway/k1", USED, "openai", "gpt-4o-mini")), budget.settlements);
     budget.settleAnswer.completeExceptionally(new StepFailure("TIMEOUT", "the ledger did not answer", true));
     assertSame(RESULT, answer.join());
+  }
+
+  @Test
+  void pastTheBoundOfBackgroundSettlementsAGatewayCallWaitsForItsOwn() {
+    llm.answer = CompletableFuture.completedFuture(RESULT);
+    budget.settleAnswer = new CompletableFuture<>();
+
+    var first = port.complete(gatewayCall("gateway/k1")).toCompletableFuture();
+    var second = port.complete(gatewayCall("gateway/k2")).toCompletableFuture();
+
+    assertSame(RESULT, first.join(), "within the bound (1 here): answered before its settlement");
+    assertFalse(second.isDone(), "past it: held until its settlement is written");
+    assertEquals(2, port.backgroundSettlements());
+    budget.settleAnswer.complete(null);
+    assertSame(RESULT, second.join());
+    assertEquals(0, port.backgroundSettlements(), "the backlog drained");
+    budget.settleAnswer = new CompletableFuture<>();
+    assertSame(RESULT, port.complete(gatewayCall("gateway/k3")).toCompletableFuture().join(), "answered at once again");
+  }
+
+  private static LlmRequest gatewayCall(String key) {
+    return new LlmRequest(key, "acme", "default", null, List.of(ChatMessage.user("Hi")), 800, null, null,
+        Duration.ofSeconds(30), List.of(), null);
   }
 
   @Test
