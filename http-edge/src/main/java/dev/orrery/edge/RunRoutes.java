@@ -17,6 +17,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.orrery.core.ErrorCode;
+import dev.orrery.core.RetriedAsk;
 import dev.orrery.core.readside.RunIndex;
 import dev.orrery.core.run.ForkOrigin;
 import dev.orrery.core.run.RunEntity;
@@ -71,6 +72,10 @@ import org.apache.pekko.pattern.StatusReply;
  * answers 404, exactly like an unknown one. A submit counts against the tenant's limit on active runs.
  */
 public final class RunRoutes {
+  /** Tries of a run's Start within the ask timeout. */
+  private static final int START_ATTEMPTS = 3;
+
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final EdgeSettings settings;
   private final WorkflowCatalog catalog;
@@ -92,6 +97,7 @@ public final class RunRoutes {
     this.streams = new RunStreamRoutes(feed, streamSettings, routes.json());
     this.debug = new RunDebugRoutes(journal, routes, workflows, tenant -> runId -> state(tenant, runId));
     this.index = index;
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.auth = auth;
     this.tenants = tenants;
@@ -214,9 +220,12 @@ public final class RunRoutes {
     // or that had already ended (a repeated key), gives its slot back. So does a submit whose admission
     // timed out: the tenant may have taken the slot after the ask gave up. A conflict is a run that
     // exists under this id, and its slot is its own.
-    return tenants.admit(tenant, runId).thenCompose(admitted -> run(tenant, runId)
+    // Start is idempotent under the run's id (a repeat of the same request gets the run), so an attempt
+    // lost while the run's shard moves is made again.
+    return tenants.admit(tenant, runId).thenCompose(admitted -> RetriedAsk.ask(timeout -> run(tenant, runId)
         .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
-            idempotencyKey.orElse(null), digest, fork, inherited, traceparent, replyTo), settings.askTimeout()))
+            idempotencyKey.orElse(null), digest, fork, inherited, traceparent, replyTo), timeout),
+        settings.askTimeout(), START_ATTEMPTS, system))
         .whenComplete((started, failure) -> {
           boolean notStarted = failure != null && !isConflict(failure);
           if (notStarted || (failure == null && started.run().status().isTerminal())) tenants.ended(tenant, runId);

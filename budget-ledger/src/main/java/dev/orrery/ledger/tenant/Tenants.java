@@ -1,16 +1,14 @@
 package dev.orrery.ledger.tenant;
 
+import dev.orrery.core.RetriedAsk;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -21,6 +19,8 @@ import org.apache.pekko.pattern.StatusReply;
 public final class Tenants {
   /** Tries of {@link #ended}: with the ask timeout in each, they outlast a tenant shard's move by far. */
   private static final int ENDED_ATTEMPTS = 6;
+  /** Tries of {@link #admit} within the ask timeout: a submit's answer waits on it. */
+  private static final int ADMIT_ATTEMPTS = 3;
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -33,7 +33,12 @@ public final class Tenants {
   }
 
   public <T> CompletionStage<T> ask(String tenantId, Function<ActorRef<StatusReply<T>>, TenantEntity.Command> command) {
-    return sharding.entityRefFor(TenantEntity.KEY, tenantId).askWithStatus(command::apply, askTimeout);
+    return ask(tenantId, command, askTimeout);
+  }
+
+  private <T> CompletionStage<T> ask(String tenantId, Function<ActorRef<StatusReply<T>>, TenantEntity.Command> command,
+      Duration timeout) {
+    return sharding.entityRefFor(TenantEntity.KEY, tenantId).askWithStatus(command::apply, timeout);
   }
 
   public CompletionStage<TenantEntity.TenantView> create(String tenantId, String name, Integer maxActiveRuns) {
@@ -55,7 +60,9 @@ public final class Tenants {
 
   /** Counts a run against its tenant's limit on active runs; refused with {@code RATE_LIMIT_EXCEEDED}. */
   public CompletionStage<Done> admit(String tenantId, String runId) {
-    return ask(tenantId, replyTo -> new TenantEntity.AdmitRun(runId, replyTo));
+    // Idempotent by run id: an attempt lost while the tenant's shard moves is made again.
+    return RetriedAsk.ask(timeout -> ask(tenantId, replyTo -> new TenantEntity.AdmitRun(runId, replyTo), timeout),
+        askTimeout, ADMIT_ATTEMPTS, system);
   }
 
   /**
@@ -64,14 +71,7 @@ public final class Tenants {
    * given back stays taken, and the tenant's limit on active runs would shrink by one for good.
    */
   public CompletionStage<Done> ended(String tenantId, String runId) {
-    return Patterns.retry(() -> ask(tenantId, replyTo -> new TenantEntity.EndRun(runId, replyTo)),
-        (done, failure) -> isTimeout(failure), ENDED_ATTEMPTS, Duration.ofMillis(500), Duration.ofSeconds(5), 0.2,
-        system);
-  }
-
-  private static boolean isTimeout(Throwable failure) {
-    Throwable t = failure;
-    while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
-    return t instanceof TimeoutException;
+    return RetriedAsk.ask(timeout -> ask(tenantId, replyTo -> new TenantEntity.EndRun(runId, replyTo), timeout),
+        askTimeout.multipliedBy(ENDED_ATTEMPTS), ENDED_ATTEMPTS, system);
   }
 }

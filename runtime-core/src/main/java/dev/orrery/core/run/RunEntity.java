@@ -391,9 +391,13 @@ public final class RunEntity extends EventSourcedBehaviorWithEnforcedReplies<Run
     return accept(s, c, setup.workflows().compile(c.spec()), r.versions());
   }
 
-  /** Answers a Start for a run that exists: the same request gets the run, another one a conflict. */
+  /**
+   * Answers a Start for a run that exists: the same request gets the run, another one a conflict. Without
+   * an idempotency key the same request is a repeat of one submit's Start (a run id without a key is
+   * drawn at random per submit), which the edge sends again when an attempt timed out.
+   */
   private ReplyEffect<RunEvent, RunState> alreadyStarted(RunState s, Start c) {
-    boolean sameRequest = c.idempotencyKey() != null && c.idempotencyKey().equals(s.idempotencyKey())
+    boolean sameRequest = Objects.equals(c.idempotencyKey(), s.idempotencyKey())
         && Objects.equals(c.requestHash(), s.requestHash());
     if (sameRequest) return Effect().reply(c.replyTo(), StatusReply.success(new Started(RunView.of(s), false)));
     return Effect().reply(c.replyTo(), StatusReply.error(ErrorCode.CONFLICT.reject(c.idempotencyKey() == null

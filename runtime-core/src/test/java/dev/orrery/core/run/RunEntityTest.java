@@ -103,6 +103,18 @@ class RunEntityTest {
   }
 
   @Test
+  void aRepeatedStartWithoutAKeyAnswersTheRunAndAnotherRequestIsAConflict() {
+    start(null);
+    var repeat = start(null);
+    assertTrue(repeat.hasNoEvents(), "the edge's second attempt after a lost answer starts nothing");
+    assertFalse(repeat.reply().getValue().created());
+    var other = run.<StatusReply<RunEntity.Started>>runCommand(
+        replyTo -> new RunEntity.Start(DIAMOND, Map.of("topic", "moons"), null, "h2", replyTo));
+    assertTrue(other.hasNoEvents());
+    assertEquals(ErrorCode.CONFLICT, ErrorCode.codeOf(other.reply().getError().getMessage()).orElseThrow());
+  }
+
+  @Test
   void aDiamondRunsBothBranchesTogetherThenJoins() {
     start("k1");
     var afterA = run.runCommand(success("a", "alpha"));
