@@ -52,8 +52,10 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -72,8 +74,8 @@ import org.apache.pekko.pattern.StatusReply;
  * answers 404, exactly like an unknown one. A submit counts against the tenant's limit on active runs.
  */
 public final class RunRoutes {
-  /** Tries of a run's Start within the ask timeout. */
-  private static final int START_ATTEMPTS = 3;
+  /** Tries of an idempotent ask of a run within the ask timeout ({@link #askAgainOnTimeout}). */
+  private static final int ATTEMPTS = 3;
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -220,12 +222,10 @@ public final class RunRoutes {
     // or that had already ended (a repeated key), gives its slot back. So does a submit whose admission
     // timed out: the tenant may have taken the slot after the ask gave up. A conflict is a run that
     // exists under this id, and its slot is its own.
-    // Start is idempotent under the run's id (a repeat of the same request gets the run), so an attempt
-    // lost while the run's shard moves is made again.
-    return tenants.admit(tenant, runId).thenCompose(admitted -> RetriedAsk.ask(timeout -> run(tenant, runId)
-        .<RunEntity.Started>askWithStatus(replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(),
-            idempotencyKey.orElse(null), digest, fork, inherited, traceparent, replyTo), timeout),
-        settings.askTimeout(), START_ATTEMPTS, system))
+    // Start is idempotent under the run's id (a repeat of the same request gets the run).
+    return tenants.admit(tenant, runId).thenCompose(admitted -> this.<RunEntity.Started>askAgainOnTimeout(tenant, runId,
+        replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(), idempotencyKey.orElse(null), digest, fork,
+            inherited, traceparent, replyTo)))
         .whenComplete((started, failure) -> {
           boolean notStarted = failure != null && !isConflict(failure);
           if (notStarted || (failure == null && started.run().status().isTerminal())) tenants.ended(tenant, runId);
@@ -318,12 +318,11 @@ public final class RunRoutes {
   }
 
   private CompletionStage<RunEntity.StateAt> state(String tenant, String runId) {
-    return run(tenant, known(runId)).askWithStatus(RunEntity.GetState::new, settings.askTimeout());
+    return askAgainOnTimeout(tenant, known(runId), RunEntity.GetState::new);
   }
 
   private CompletionStage<HttpResponse> read(String tenant, String runId) {
-    return routes.guarded(() -> run(tenant, known(runId))
-        .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
+    return routes.guarded(() -> this.<RunView>askAgainOnTimeout(tenant, known(runId), RunEntity.Get::new)
         .thenApply(view -> routes.ok(StatusCodes.OK, view)));
   }
 
@@ -334,9 +333,7 @@ public final class RunRoutes {
         HttpResponse found = routes.ok(StatusCodes.OK, Map.of("run_id", runId, "events", events));
         if (!events.isEmpty()) return CompletableFuture.completedFuture(found);
         // Nothing at or after from_seq: an existing run answers an empty page, an unknown one 404.
-        return run(tenant, runId)
-            .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
-            .thenApply(view -> found);
+        return this.<RunView>askAgainOnTimeout(tenant, runId, RunEntity.Get::new).thenApply(view -> found);
       });
     });
   }
@@ -357,8 +354,7 @@ public final class RunRoutes {
 
   /** {@code inner} if the caller's tenant has this run, else the 404 (or timeout) envelope. */
   private Route existing(String tenant, String runId, Supplier<Route> inner) {
-    return onComplete(routes.guarded(() -> run(tenant, known(runId))
-            .<RunView>askWithStatus(RunEntity.Get::new, settings.askTimeout())
+    return onComplete(routes.guarded(() -> this.<RunView>askAgainOnTimeout(tenant, known(runId), RunEntity.Get::new)
             .thenApply(view -> (HttpResponse) null)),
         tried -> tried.isSuccess() && tried.get() == null ? inner.get()
             : complete(tried.isSuccess() ? tried.get() : routes.errors().fromThrowable(tried.failed().get())));
@@ -366,6 +362,17 @@ public final class RunRoutes {
 
   private EntityRef<RunEntity.Command> run(String tenant, String runId) {
     return sharding.entityRefFor(RunEntity.KEY, RunIds.entityId(tenant, runId));
+  }
+
+  /**
+   * Asks the run a command that it answers the same way however often it comes (a read, or Start under
+   * the run's id), in up to three attempts within the ask timeout: sharding may drop a message while the
+   * run's shard is handed off, and the ask then only times out.
+   */
+  private <T> CompletionStage<T> askAgainOnTimeout(String tenant, String runId,
+      Function<ActorRef<StatusReply<T>>, RunEntity.Command> command) {
+    return RetriedAsk.ask(timeout -> run(tenant, runId).askWithStatus(command::apply, timeout), settings.askTimeout(),
+        ATTEMPTS, system);
   }
 
   /** A run id that is not one of ours is a 404 without waking an entity for it. */
