@@ -221,8 +221,8 @@ public final class RunRoutes {
     // Admitted first, so concurrent submits cannot pass the limit together; a run that did not start,
     // or that had already ended (a repeated key), gives its slot back. So does a submit whose admission
     // timed out: the tenant may have taken the slot after the ask gave up. A conflict is a run that
-    // exists under this id, and its slot is its own.
-    // Start is idempotent under the run's id (a repeat of the same request gets the run).
+    // exists under this id, and its slot is its own. Start is idempotent under the run's id (a repeat of
+    // the same request gets the run), so it may be asked again.
     return tenants.admit(tenant, runId).thenCompose(admitted -> this.<RunEntity.Started>askAgainOnTimeout(tenant, runId,
         replyTo -> new RunEntity.Start(submit.spec(), submit.inputs(), idempotencyKey.orElse(null), digest, fork,
             inherited, traceparent, replyTo)))

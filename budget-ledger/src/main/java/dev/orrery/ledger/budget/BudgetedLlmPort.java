@@ -34,10 +34,8 @@ public final class BudgetedLlmPort implements LlmPort {
   /** Gateway calls answered or waiting whose settlement has not completed. */
   private final AtomicInteger backgroundSettlements = new AtomicInteger();
 
+  /** @param maxBackgroundSettlements {@code orrery.ledger.max-background-settlements}, checked by LedgerSettings */
   public BudgetedLlmPort(LlmPort llm, BudgetPort budget, Executor executor, int maxBackgroundSettlements) {
-    if (maxBackgroundSettlements < 0) {
-      throw new IllegalArgumentException("max-background-settlements must be >= 0, was " + maxBackgroundSettlements);
-    }
     this.llm = llm;
     this.budget = budget;
     this.executor = executor;
