@@ -38,6 +38,18 @@ final class JournalRows {
     return runs;
   }
 
+  /**
+   * Runs with an event of this type stamped at or before {@code atMillis}. The journal stamps an event
+   * when it takes the write and inserts it a little later, so only a query made after that moment sees
+   * every such event: ask again inside an {@link Eventually} rather than once right at the moment.
+   */
+  Set<String> runsWith(String eventType, long atMillis) {
+    Set<String> runs = new HashSet<>();
+    query("SELECT DISTINCT persistence_id FROM event_journal WHERE " + RUNS + " AND " + OF_TYPE
+        + " AND write_timestamp <= ?", List.of(eventType, atMillis), rs -> runs.add(rs.getString(1)));
+    return runs;
+  }
+
   /** Per run, the write time (epoch ms) of its first event after {@code afterMillis}, for runs that have one. */
   Map<String, Long> firstWriteAfter(long afterMillis) {
     Map<String, Long> first = new HashMap<>();

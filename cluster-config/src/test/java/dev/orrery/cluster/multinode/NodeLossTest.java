@@ -44,20 +44,19 @@ class NodeLossTest {
       long submitting = System.nanoTime();
       List<String> runs = ClusterWorkload.submit(cluster, List.of(0, 1, 2), RUNS, STEPS);
       System.out.printf("Submitted %d runs in %d ms%n", RUNS, (System.nanoTime() - submitting) / 1_000_000);
-      // Every run accepted (201 came after RunAccepted was persisted) and none can have finished yet.
-      Set<String> finishedBefore = journal.runsWith("RunCompleted");
-
       long killedAt = System.currentTimeMillis();
       cluster.node(2).kill9();
-      Set<String> inFlight = new HashSet<>(runs);
-      inFlight.removeAll(finishedBefore);
-      assertTrue(inFlight.size() >= RUNS * 3 / 4, "most runs were in flight at the kill: " + inFlight.size());
-
+      // Submitting takes longer than a run (12 steps of 700 ms), so the first runs finish before the kill.
+      // In flight at the kill: every run without a RunCompleted stamped before it. Asked again each time,
+      // because a completion stamped just before the kill may reach the table a little after it.
       Eventually.within(Duration.ofSeconds(60), () -> {
+        Set<String> inFlight = inFlightAt(journal, runs, killedAt);
         Map<String, Long> moved = journal.firstWriteAfter(killedAt);
         assertTrue(moved.keySet().containsAll(inFlight),
             () -> (inFlight.size() - moved.keySet().stream().filter(inFlight::contains).count()) + " runs not moved yet");
       });
+      Set<String> inFlight = inFlightAt(journal, runs, killedAt);
+      assertTrue(inFlight.size() >= RUNS * 3 / 4, "most runs were in flight at the kill: " + inFlight.size());
       Eventually.within(Duration.ofSeconds(30), () -> assertTrue(
           cluster.node(0).printed(DEAD_PROCESS_DOWNED) || cluster.node(1).printed(DEAD_PROCESS_DOWNED),
           "a survivor downed the killed node because its port refused connections"));
@@ -74,5 +73,11 @@ class NodeLossTest {
       for (String run : runs) assertEquals(STEPS, successes.get(run), "steps done of " + run);
       assertEquals(Set.of(), journal.runsWithGaps(), "no run lost or doubled an event");
     }
+  }
+
+  private static Set<String> inFlightAt(JournalRows journal, List<String> runs, long atMillis) {
+    Set<String> inFlight = new HashSet<>(runs);
+    inFlight.removeAll(journal.runsWith("RunCompleted", atMillis));
+    return inFlight;
   }
 }

@@ -59,10 +59,13 @@ class SplitBrainTest {
         String downedAsDead = NodeLossTest.DEAD_PROCESS_DOWNED;
         assertFalse(cluster.node(0).printed(downedAsDead) || cluster.node(1).printed(downedAsDead),
             "the frozen node was downed as a dead process");
-        Set<String> unfinished = new HashSet<>(minorityRuns);
-        unfinished.removeAll(journal.runsWith("RunCompleted"));
-        Eventually.within(Duration.ofSeconds(60), () -> assertTrue(
-            journal.firstWriteAfter(frozenAt).keySet().containsAll(unfinished), "the majority took its runs over"));
+        // Unfinished at the freeze: no RunCompleted stamped before it (one stamped just before may reach
+        // the table a little later, so asked again each time).
+        Eventually.within(Duration.ofSeconds(60), () -> {
+          Set<String> unfinished = new HashSet<>(minorityRuns);
+          unfinished.removeAll(journal.runsWith("RunCompleted", frozenAt));
+          assertTrue(journal.firstWriteAfter(frozenAt).keySet().containsAll(unfinished), "the majority took its runs over");
+        });
       } finally {
         cluster.node(2).thaw();
       }
