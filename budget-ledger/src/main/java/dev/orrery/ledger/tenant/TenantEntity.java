@@ -17,6 +17,7 @@ import dev.orrery.ledger.tenant.TenantEvent.Reserved;
 import dev.orrery.ledger.tenant.TenantEvent.RunAdmitted;
 import dev.orrery.ledger.tenant.TenantEvent.RunEnded;
 import dev.orrery.ledger.tenant.TenantEvent.Settled;
+import dev.orrery.ledger.tenant.TenantEvent.SettledBatch;
 import dev.orrery.ledger.tenant.TenantEvent.TenantCreated;
 import dev.orrery.ledger.tenant.TenantState.ApiKey;
 import dev.orrery.ledger.tenant.TenantState.Budget;
@@ -38,6 +39,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.SnapshotCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
@@ -214,6 +216,12 @@ public final class TenantEntity
   private final Setup setup;
   /** When stale holds were last looked for: bookkeeping of this incarnation, not state. */
   private Instant lastSweep = Instant.EPOCH;
+  /**
+   * Events folded since the last snapshot, a {@link SettledBatch} counting each of its settlements:
+   * recovery folds this many, so it is what decides a snapshot (with the retention's count of events, which
+   * also deletes the older snapshots). Counted during recovery too.
+   */
+  private long foldsSinceSnapshot;
 
   private TenantEntity(String tenantId, Setup setup) {
     super(PersistenceId.of(KEY.name(), tenantId));
@@ -231,10 +239,28 @@ public final class TenantEntity
     return RetentionCriteria.snapshotEvery(setup.snapshotEvery(), 2);
   }
 
+  /**
+   * A snapshot also after {@code snapshotEvery} folds: a hot tenant's settlements come in batches of
+   * dozens per event, and counting events alone would let recovery fold dozens of times more. These
+   * snapshots are deleted by the retention's next ones (those older than two of its periods).
+   */
+  @Override
+  public boolean shouldSnapshot(TenantState state, TenantEvent event, long sequenceNr) {
+    // Asked before this event is folded when several are persisted together, after it when one is: it
+    // counts here, at the risk of a snapshot one event early.
+    if (foldsSinceSnapshot + folds(event) < setup.snapshotEvery()) return false;
+    foldsSinceSnapshot = 0;
+    return true;
+  }
+
+  private static int folds(TenantEvent event) {
+    return event instanceof SettledBatch batch ? batch.settled().size() : 1;
+  }
+
   /** Settlements are what the usage read side projects: they carry the tag it reads by. */
   @Override
   public java.util.Set<String> tagsFor(TenantEvent event) {
-    return event instanceof Settled ? USAGE_TAGS : java.util.Set.of();
+    return event instanceof Settled || event instanceof SettledBatch ? USAGE_TAGS : java.util.Set.of();
   }
 
   private static final java.util.Set<String> USAGE_TAGS = java.util.Set.of(dev.orrery.ledger.usage.UsageProjection.TAG);
@@ -260,7 +286,10 @@ public final class TenantEntity
 
   @Override
   public EventHandler<TenantState, TenantEvent> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent(TenantState::apply);
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((state, event) -> {
+      foldsSinceSnapshot += folds(event);
+      return state.apply(event);
+    });
   }
 
   /** The budget gauges live where the tenant does: recorded when it comes up here, removed when it leaves. */
@@ -269,6 +298,7 @@ public final class TenantEntity
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), s -> BudgetGauges.record(s, now()))
         .onSignal(PostStop.instance(), s -> BudgetGauges.stopped(tenantId))
+        .onSignal(SnapshotCompleted.class, (s, done) -> foldsSinceSnapshot = 0)
         .build();
   }
 
@@ -399,9 +429,34 @@ public final class TenantEntity
     var outcomes = new LedgerOutcomes(java.util.Collections.unmodifiableList(rejections),
         state.unlimited() ? state.limitsVersion() : -1);
     if (events.isEmpty()) return Effect().reply(c.replyTo(), outcomes);
-    return Effect().persist(events)
+    return Effect().persist(gatherSettlements(events, now))
         .thenRun(next -> BudgetGauges.record(next, now))
         .thenReply(c.replyTo(), next -> outcomes);
+  }
+
+  /**
+   * Settlements that follow one another in a batch's events become one {@link SettledBatch}; the other
+   * events, and a settlement alone, stay as they are, in their order.
+   */
+  private static List<TenantEvent> gatherSettlements(List<TenantEvent> events, Instant now) {
+    List<TenantEvent> gathered = new ArrayList<>(events.size());
+    List<Settled> settlements = new ArrayList<>();
+    for (TenantEvent e : events) {
+      if (e instanceof Settled settled) {
+        settlements.add(settled);
+        continue;
+      }
+      addGathered(settlements, gathered, now);
+      gathered.add(e);
+    }
+    addGathered(settlements, gathered, now);
+    return gathered;
+  }
+
+  private static void addGathered(List<Settled> settlements, List<TenantEvent> into, Instant now) {
+    if (settlements.size() == 1) into.add(settlements.get(0));
+    else if (settlements.size() > 1) into.add(new SettledBatch(settlements, now));
+    settlements.clear();
   }
 
   /**

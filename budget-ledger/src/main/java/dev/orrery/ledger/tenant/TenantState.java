@@ -16,6 +16,7 @@ import dev.orrery.ledger.tenant.TenantEvent.Reserved;
 import dev.orrery.ledger.tenant.TenantEvent.RunAdmitted;
 import dev.orrery.ledger.tenant.TenantEvent.RunEnded;
 import dev.orrery.ledger.tenant.TenantEvent.Settled;
+import dev.orrery.ledger.tenant.TenantEvent.SettledBatch;
 import dev.orrery.ledger.tenant.TenantEvent.TenantCreated;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -167,6 +168,11 @@ public record TenantState(
   public TenantState apply(TenantEvent event) {
     if (event instanceof Reserved e) return reserved(e);
     if (event instanceof Settled e) return settledWith(e);
+    if (event instanceof SettledBatch e) {
+      TenantState next = this;
+      for (Settled each : e.settled()) next = next.settledWith(each);
+      return next;
+    }
     if (event instanceof Released e) return released(e);
     if (event instanceof BudgetAlerted e) return alerted(e);
     if (event instanceof RunAdmitted e) return withActiveRuns(activeRuns.plus(e.runId()));

@@ -34,9 +34,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The usage read side: every {@link TenantEvent.Settled} of every tenant, read from the journal by its
- * tag, becomes a row of {@code orrery_usage} (tenant, run, node, provider, model, day, tokens, cost). Each
- * batch of rows and the offset it reached are written in one transaction, so after a crash or restart the
+ * The usage read side: every {@link TenantEvent.Settled} of every tenant (alone, or one of a
+ * {@link TenantEvent.SettledBatch}), read from the journal by its tag, becomes a row of
+ * {@code orrery_usage} (tenant, run, node, provider, model, day, tokens, cost). Each batch of rows and
+ * the offset it reached are written in one transaction, so after a crash or restart the
  * projection resumes where it committed: exactly once. A row's key is (tenant, reservation), a second
  * guard against counting a settlement twice.
  *
@@ -113,25 +114,30 @@ public final class UsageProjection {
     }, blocking);
   }
 
+  private static void addRow(PreparedStatement st, String tenantId, TenantEvent.Settled s) throws SQLException {
+    st.setString(1, tenantId);
+    st.setString(2, s.reservationId());
+    st.setString(3, s.runId());
+    st.setString(4, s.nodeId());
+    st.setString(5, s.provider());
+    st.setString(6, s.model());
+    st.setObject(7, LocalDate.ofInstant(s.at(), ZoneOffset.UTC));
+    st.setLong(8, s.tokensIn());
+    st.setLong(9, s.tokensOut());
+    st.setLong(10, s.costMicros());
+    st.setTimestamp(11, Timestamp.from(s.at()));
+    st.addBatch();
+  }
+
   private static void insert(Connection c, List<EventEnvelope> batch) throws SQLException {
     try (PreparedStatement st = c.prepareStatement("INSERT INTO orrery_usage (tenant_id, reservation_id, run_id, "
         + "node_id, provider, model, day, tokens_in, tokens_out, cost_micros, settled_at) "
         + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, reservation_id) DO NOTHING")) {
       for (EventEnvelope e : batch) {
-        if (!(e.event() instanceof TenantEvent.Settled s)) continue;
         String persistenceId = e.persistenceId();
-        st.setString(1, persistenceId.substring(persistenceId.indexOf('|') + 1));
-        st.setString(2, s.reservationId());
-        st.setString(3, s.runId());
-        st.setString(4, s.nodeId());
-        st.setString(5, s.provider());
-        st.setString(6, s.model());
-        st.setObject(7, LocalDate.ofInstant(s.at(), ZoneOffset.UTC));
-        st.setLong(8, s.tokensIn());
-        st.setLong(9, s.tokensOut());
-        st.setLong(10, s.costMicros());
-        st.setTimestamp(11, Timestamp.from(s.at()));
-        st.addBatch();
+        String tenantId = persistenceId.substring(persistenceId.indexOf('|') + 1);
+        if (e.event() instanceof TenantEvent.Settled s) addRow(st, tenantId, s);
+        else if (e.event() instanceof TenantEvent.SettledBatch b) for (TenantEvent.Settled s : b.settled()) addRow(st, tenantId, s);
       }
       st.executeBatch();
     }

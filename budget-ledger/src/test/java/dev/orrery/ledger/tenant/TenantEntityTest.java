@@ -37,6 +37,7 @@ import dev.orrery.ledger.tenant.TenantEvent.Reserved;
 import dev.orrery.ledger.tenant.TenantEvent.RunAdmitted;
 import dev.orrery.ledger.tenant.TenantEvent.RunEnded;
 import dev.orrery.ledger.tenant.TenantEvent.Settled;
+import dev.orrery.ledger.tenant.TenantEvent.SettledBatch;
 import dev.orrery.ledger.tenant.TenantEvent.TenantCreated;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -229,6 +230,52 @@ class TenantEntityTest {
     assertEquals(500, monthly.reservedTokens());
     assertEquals(1, status(es).openReservations());
     assertTrue(settled.state().wasSettled("c1"));
+  }
+
+  @Test
+  void settlementsThatFollowOneAnotherInABatchArePersistedAsOneEventThatFoldsLikeThemOneByOne() {
+    var es = createdWithBudget(BudgetPeriod.MONTHLY, 100L, null);
+    ledger(es, reserve("a", 100, 300_000), reserve("b", 100, 300_000), reserve("c", 100, 300_000));
+    clock.advance(Duration.ofSeconds(2));
+    Instant at = START.plusSeconds(2);
+
+    // b takes the month past 80 % of its 1,000,000 µ$: the alert comes between b and c.
+    var settled = ledger(es, settle("a", 10, 5, 500_000), settle("b", 10, 5, 350_000), settle("c", 10, 5, 100_000));
+
+    Settled a = new Settled("a", "run-1", "node-a", 10, 5, 500_000, "sim", "sim-small", at);
+    Settled b = new Settled("b", "run-1", "node-a", 10, 5, 350_000, "sim", "sim-small", at);
+    Settled c = new Settled("c", "run-1", "node-a", 10, 5, 100_000, "sim", "sim-small", at);
+    assertEquals(List.of(new SettledBatch(List.of(a, b), at),
+        new BudgetAlerted(BudgetPeriod.MONTHLY, "2026-03", "cost", 80, 850_000, 1_000_000, at), c), settled.events());
+    assertEquals(List.of("ok", "ok", "ok"), codes(settled.reply()));
+    PeriodStatus monthly = period(status(es), BudgetPeriod.MONTHLY);
+    assertEquals(950_000, monthly.spentMicros());
+    assertEquals(45, monthly.spentTokens());
+    assertEquals(0, status(es).openReservations());
+    assertTrue(settled.state().wasSettled("a") && settled.state().wasSettled("b"));
+
+    TenantState before = es.getState();
+    assertEquals(before, es.restart().state(), "the journal with the batch folds to the same state");
+    assertTrue(ledger(es, settle("a", 10, 5, 500_000), settle("b", 10, 5, 350_000)).hasNoEvents(),
+        "a batch sent again is charged once");
+  }
+
+  @Test
+  void aTenantIsSnapshottedByTheSettlementsItFoldsNotOnlyByItsEvents() {
+    var es = created(tenant(10));
+    LedgerOp[] calls = new LedgerOp[12];
+    for (int i = 0; i < calls.length; i++) calls[i] = settle("call-" + i, 1, 1, 1_000);
+    var settled = ledger(es, calls);
+
+    assertEquals(1, settled.events().size(), "twelve settlements, one event");
+    TenantState before = es.getState();
+    // The restart's recovery reads the snapshot store after the save it was sent (one store, in order).
+    assertEquals(before, es.restart().state());
+    // Two events, fewer than the retention's ten: only the count of folds can have asked for a snapshot.
+    var snapshots = es.snapshotTestKit().orElseThrow().persistedInStorage("tenant|" + tenantId);
+    assertEquals(1, snapshots.size(), "snapshots after 13 folds: " + snapshots);
+    assertEquals(2, snapshots.get(0).first().sequenceNr());
+    assertTrue(es.getState().wasSettled("call-11"));
   }
 
   @Test

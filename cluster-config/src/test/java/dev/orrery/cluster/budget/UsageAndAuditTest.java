@@ -8,6 +8,7 @@ import dev.orrery.cluster.testing.ApiClient;
 import dev.orrery.cluster.testing.SharedPostgres;
 import dev.orrery.cluster.testing.TestNode;
 import dev.orrery.core.run.RunIds;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +16,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -69,6 +73,61 @@ class UsageAndAuditTest {
       assertEquals(400, tenant.get("/api/v1/usage?group_by=planet").status());
       assertEquals(400, tenant.get("/api/v1/usage?from=2026-12-01&to=2026-11-01").status());
       assertEquals(400, tenant.get("/api/v1/usage?from=yesterday").status());
+    }
+  }
+
+  /**
+   * Gateway calls that arrive together are settled together, and the ledger persists the settlements of
+   * one batch as one event: the usage read side still makes a row of each call.
+   */
+  @Test
+  void gatewayCallsSettledTogetherAreEachARowOfUsage(SharedPostgres.TestDatabase db) throws Exception {
+    int calls = 200;
+    try (TestNode node = TestNode.start(db, Map.of())) {
+      ApiClient tenant = node.newTenant("gatewayed", "developer");
+      ExecutorService pool = Executors.newFixedThreadPool(16);
+      List<Future<JsonNode>> answers = new ArrayList<>();
+      try {
+        for (int i = 0; i < calls; i++) {
+          String text = "Call number " + i;
+          answers.add(pool.submit(() -> {
+            ApiClient.Response r = tenant.postJson("/v1/chat/completions",
+                Map.of("model", "default", "messages", List.of(Map.of("role", "user", "content", text))));
+            assertEquals(200, r.status(), () -> r.body().toString());
+            return r.body().get("usage");
+          }));
+        }
+        long tokensIn = 0;
+        long tokensOut = 0;
+        for (Future<JsonNode> answer : answers) {
+          tokensIn += answer.get().get("prompt_tokens").asLong();
+          tokensOut += answer.get().get("completion_tokens").asLong();
+        }
+        long in = tokensIn;
+        long out = tokensOut;
+        kit.createTestProbe().awaitAssert(WAIT, Duration.ofMillis(100), () -> {
+          JsonNode totals = tenant.get("/api/v1/usage").body().get("totals");
+          assertEquals(calls, totals.get("calls").asLong(), totals.toString());
+          assertEquals(in, totals.get("tokens_in").asLong(), totals.toString());
+          assertEquals(out, totals.get("tokens_out").asLong(), totals.toString());
+          return null;
+        });
+      } finally {
+        pool.shutdownNow();
+      }
+      assertTrue(batchesOfSettlements(db, "gatewayed") > 0, "no two of 200 concurrent calls were settled together");
+    }
+  }
+
+  private static int batchesOfSettlements(SharedPostgres.TestDatabase db, String tenant) throws Exception {
+    try (var conn = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+        var st = conn.prepareStatement("SELECT count(*) FROM event_journal WHERE persistence_id = ? "
+            + "AND event_ser_manifest LIKE '%$SettledBatch%'")) {
+      st.setString(1, "tenant|" + tenant);
+      try (var rs = st.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
     }
   }
 
