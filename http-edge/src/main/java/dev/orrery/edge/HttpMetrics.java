@@ -6,7 +6,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import dev.orrery.core.Instrumentation;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import kamon.Kamon;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -31,8 +30,8 @@ final class HttpMetrics {
 
   private HttpMetrics() {}
 
-  static Route measured(Supplier<Route> inner) {
-    if (!Instrumentation.enabled()) return inner.get();
+  static Route measured(Route inner) {
+    if (!Instrumentation.enabled()) return inner;
     return extractRequest(request -> {
       long started = System.nanoTime();
       String route = template(request.getUri().path());
@@ -43,7 +42,7 @@ final class HttpMetrics {
         Kamon.timer("http.server.request").withTag("route", route).withTag("method", method)
             .record(System.nanoTime() - started);
         return response;
-      }, inner);
+      }, () -> inner);
     });
   }
 

@@ -89,16 +89,16 @@ public final class ChatCompletionsRoutes {
         .toResponse(json);
     return pathPrefix("v1", () -> handleExceptions(openAiErrors, () -> concat(
         path("models", () -> get(() -> auth.authenticated(Role.VIEWER, refusals, caller -> complete(modelList())))),
-        path(segments("chat", "completions"), () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
+        path(CHAT_COMPLETIONS, () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
             caller -> optionalHeaderValueByName("Idempotency-Key", key -> optionalHeaderValueByName(Tracing.TRACEPARENT,
                 traceparent -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
                     body -> completeWithFuture(chat(caller.tenantId(), body, key, traceparent.orElse(null)))))))))))));
   }
 
-  private static org.apache.pekko.http.javadsl.server.PathMatcher0 segments(String first, String second) {
-    return org.apache.pekko.http.javadsl.server.PathMatchers.segment(first)
-        .slash(org.apache.pekko.http.javadsl.server.PathMatchers.segment(second));
-  }
+  /** Made once: the route's inner parts are evaluated for every request. */
+  private static final org.apache.pekko.http.javadsl.server.PathMatcher0 CHAT_COMPLETIONS =
+      org.apache.pekko.http.javadsl.server.PathMatchers.segment("chat")
+          .slash(org.apache.pekko.http.javadsl.server.PathMatchers.segment("completions"));
 
   private HttpResponse modelList() {
     ArrayNode data = json.createArrayNode();
