@@ -303,7 +303,10 @@ public final class OrreryNode {
           new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock),
           tools,
           new AgentRoutes(agents, auth, jsonRoutes, clock));
-      var gateway = new ChatCompletionsRoutes(system, budgeted, () -> gatewayModels(llm), llm::routeNames, json, edge,
+      // The router's catalog is read once at start, so what the gateway serves is fixed (and asked per call).
+      List<GatewayModel> servedModels = gatewayModels(llm);
+      List<String> routeNames = llm.routeNames();
+      var gateway = new ChatCompletionsRoutes(system, budgeted, () -> servedModels, () -> routeNames, json, edge,
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),
           !adminKey.isBlank(), Duration.ofSeconds(30));

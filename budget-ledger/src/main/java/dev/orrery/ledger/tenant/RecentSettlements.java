@@ -80,7 +80,9 @@ public final class RecentSettlements {
     List<List<String>> nextFrozenOrder = new ArrayList<>(frozenOrder);
     List<Set<String>> nextFrozen = new ArrayList<>(frozen);
     nextFrozenOrder.add(List.copyOf(order));
-    nextFrozen.add(Set.copyOf(nextCurrent));
+    // From the order's array, not from the persistent set: iterating that set's trees was most of what a
+    // freeze cost. The ids are distinct (plus adds none twice), as Set.of requires.
+    nextFrozen.add(Set.of(order.toArray(String[]::new)));
     if (nextFrozen.size() > FROZEN) {
       nextFrozenOrder.remove(0);
       nextFrozen.remove(0);
