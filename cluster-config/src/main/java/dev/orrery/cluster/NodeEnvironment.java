@@ -50,6 +50,7 @@ public final class NodeEnvironment {
       Map.entry("ORRERY_JWT_RS256_PUBLIC_KEY_FILE", "RS256 public key (PEM) of accepted tokens"),
       Map.entry("ORRERY_JWT_JWKS_FILE", "JWKS file of accepted tokens"),
       Map.entry("ORRERY_RATE_LIMIT_PER_MINUTE", "requests per minute per API key"),
+      Map.entry("ORRERY_SETTLEMENT_BATCHES", "on/off: a ledger batch's settlements as one journal event"),
       Map.entry("ORRERY_AGENTS_DIR", "directory of agent definitions loaded beside the bundled ones"),
       Map.entry("ORRERY_TOOLS_WORK_DIR", "where sandboxed tools get their scratch directories"),
       Map.entry("ORRERY_SIM_LATENCY_MS", "latency of the simulated provider"),

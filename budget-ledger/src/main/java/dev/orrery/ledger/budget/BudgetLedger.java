@@ -39,7 +39,7 @@ public final class BudgetLedger implements BudgetPort {
     ActorRef<Topic.Command<TenantNews>> news = system.systemActorOf(Topic.create(TenantNews.class, TenantNews.TOPIC),
         TenantNews.TOPIC, Props.empty());
     TenantEntity.init(system, new TenantEntity.Setup(clock, settings.snapshotEvery(), settings.defaultMaxActiveRuns(),
-        settings.holdTtl(), told -> news.tell(Topic.publish(told))));
+        settings.holdTtl(), told -> news.tell(Topic.publish(told)), settings.settlementBatches()));
     var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout(),
         settings.attemptTimeout(), settings.leaseTtl(), news), "budget-ledger", Props.empty());
     return new BudgetLedger(system, batcher, news);

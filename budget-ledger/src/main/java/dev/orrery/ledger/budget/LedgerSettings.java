@@ -3,9 +3,13 @@ package dev.orrery.ledger.budget;
 import com.typesafe.config.Config;
 import java.time.Duration;
 
-/** {@code orrery.ledger}: how reservations are batched and how long they may wait. */
+/**
+ * {@code orrery.ledger}: how reservations are batched and how long they may wait, and whether the
+ * settlements of a batch are persisted as one event ({@code settlement-batches}).
+ */
 public record LedgerSettings(int batchMax, Duration askTimeout, Duration attemptTimeout, int snapshotEvery,
-    int defaultMaxActiveRuns, Duration holdTtl, Duration leaseTtl, int maxBackgroundSettlements) {
+    int defaultMaxActiveRuns, Duration holdTtl, Duration leaseTtl, int maxBackgroundSettlements,
+    boolean settlementBatches) {
   public LedgerSettings {
     if (batchMax <= 0) throw new IllegalArgumentException("batch-max must be > 0, was " + batchMax);
     if (askTimeout.isNegative() || askTimeout.isZero()) {
@@ -29,6 +33,6 @@ public record LedgerSettings(int batchMax, Duration askTimeout, Duration attempt
     Config c = config.getConfig("orrery.ledger");
     return new LedgerSettings(c.getInt("batch-max"), c.getDuration("ask-timeout"), c.getDuration("attempt-timeout"),
         c.getInt("snapshot-every"), c.getInt("default-max-active-runs"), c.getDuration("hold-ttl"),
-        c.getDuration("lease-ttl"), c.getInt("max-background-settlements"));
+        c.getDuration("lease-ttl"), c.getInt("max-background-settlements"), c.getBoolean("settlement-batches"));
   }
 }

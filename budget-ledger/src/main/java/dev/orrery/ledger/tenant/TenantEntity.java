@@ -65,11 +65,18 @@ public final class TenantEntity
   /**
    * @param holdTtl a reservation neither settled nor released for this long is released
    * @param news told when the tenant's limits change or a key is revoked, so nodes drop what they kept
+   * @param settlementBatches whether the settlements of one batch are persisted as one {@link SettledBatch}
+   *     (off, one {@link Settled} each, which a node of a build before {@code SettledBatch} can read)
    */
   public record Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl,
-      TenantNews.Announcer news) {
+      TenantNews.Announcer news, boolean settlementBatches) {
     public Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl) {
       this(clock, snapshotEvery, defaultMaxActiveRuns, holdTtl, TenantNews.Announcer.NONE);
+    }
+
+    public Setup(Clock clock, int snapshotEvery, int defaultMaxActiveRuns, java.time.Duration holdTtl,
+        TenantNews.Announcer news) {
+      this(clock, snapshotEvery, defaultMaxActiveRuns, holdTtl, news, true);
     }
 
     public Setup {
@@ -429,7 +436,7 @@ public final class TenantEntity
     var outcomes = new LedgerOutcomes(java.util.Collections.unmodifiableList(rejections),
         state.unlimited() ? state.limitsVersion() : -1);
     if (events.isEmpty()) return Effect().reply(c.replyTo(), outcomes);
-    return Effect().persist(gatherSettlements(events, now))
+    return Effect().persist(setup.settlementBatches() ? gatherSettlements(events, now) : events)
         .thenRun(next -> BudgetGauges.record(next, now))
         .thenReply(c.replyTo(), next -> outcomes);
   }

@@ -261,6 +261,20 @@ class TenantEntityTest {
   }
 
   @Test
+  void withSettlementBatchesOffEachSettlementIsAnEventOfItsOwnAsBeforeSettledBatch() {
+    var setup = new TenantEntity.Setup(clock, 1_000, DEFAULT_MAX_ACTIVE_RUNS, HOLD_TTL, TenantNews.Announcer.NONE,
+        false);
+    var es = created(EventSourcedBehaviorTestKit.<Command, TenantEvent, TenantState>create(kit.system(),
+        TenantEntity.create(tenantId, setup), EventSourcedBehaviorTestKit.enabledSerializationSettings()));
+
+    var settled = ledger(es, settle("a", 1, 1, 1_000), settle("b", 1, 1, 2_000), settle("c", 1, 1, 3_000));
+
+    assertEquals(List.of(Settled.class, Settled.class, Settled.class),
+        settled.events().stream().map(Object::getClass).toList());
+    assertEquals(6_000, period(status(es), BudgetPeriod.MONTHLY).spentMicros());
+  }
+
+  @Test
   void aTenantIsSnapshottedByTheSettlementsItFoldsNotOnlyByItsEvents() {
     var es = created(tenant(10));
     LedgerOp[] calls = new LedgerOp[12];
