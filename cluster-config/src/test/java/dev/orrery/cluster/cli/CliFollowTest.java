@@ -161,8 +161,11 @@ class CliFollowTest {
       for (int i = 0; i < seqs.size(); i++) assertEquals(i + 1, seqs.get(i), "in order: " + seqs);
       List<String> requests = proxy.eventRequests();
       assertEquals(3, requests.size(), "two cut streams, then one to the end: " + requests);
-      assertTrue(requests.get(1).contains("Last-Event-ID: ") || requests.get(1).contains("last-event-id: "),
-          "the second stream resumes after the last seq seen: " + requests.get(1));
+      // A reconnect names the last seq the follower saw. Which one: the JDK's HTTP client drops what it
+      // received but its reader had not taken yet when the connection fails, so right after a cut the
+      // follower may have seen no event of that stream (and resumes from where it was, which is correct).
+      assertTrue(requests.subList(1, 3).stream().anyMatch(h -> h.contains("Last-Event-ID: ") || h.contains("last-event-id: ")),
+          "a reconnect resumes after the last seq seen: " + requests);
     }
   }
 
