@@ -303,10 +303,7 @@ public final class OrreryNode {
           new ReportRoutes(new UsageQueries(readSide, blocking), auditLog, auth, jsonRoutes, clock),
           tools,
           new AgentRoutes(agents, auth, jsonRoutes, clock));
-      // The router's catalog is read once at start, so what the gateway serves is fixed (and asked per call).
-      List<GatewayModel> servedModels = gatewayModels(llm);
-      List<String> routeNames = llm.routeNames();
-      var gateway = new ChatCompletionsRoutes(system, budgeted, () -> servedModels, () -> routeNames, json, edge,
+      var gateway = new ChatCompletionsRoutes(system, budgeted, gatewayModels(llm), llm.routeNames(), json, edge,
           auth);
       List<Bootstrap.MintedKey> minted = Bootstrap.run(tenants, config.getString("orrery.bootstrap.demo-tenant"),
           !adminKey.isBlank(), Duration.ofSeconds(30));

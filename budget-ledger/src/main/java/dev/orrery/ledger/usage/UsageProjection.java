@@ -136,8 +136,11 @@ public final class UsageProjection {
       for (EventEnvelope e : batch) {
         String persistenceId = e.persistenceId();
         String tenantId = persistenceId.substring(persistenceId.indexOf('|') + 1);
-        if (e.event() instanceof TenantEvent.Settled s) addRow(st, tenantId, s);
-        else if (e.event() instanceof TenantEvent.SettledBatch b) for (TenantEvent.Settled s : b.settled()) addRow(st, tenantId, s);
+        if (e.event() instanceof TenantEvent.Settled s) {
+          addRow(st, tenantId, s);
+        } else if (e.event() instanceof TenantEvent.SettledBatch b) {
+          for (TenantEvent.Settled s : b.settled()) addRow(st, tenantId, s);
+        }
       }
       st.executeBatch();
     }

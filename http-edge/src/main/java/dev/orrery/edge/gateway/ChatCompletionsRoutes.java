@@ -36,7 +36,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -63,19 +62,20 @@ public final class ChatCompletionsRoutes {
 
   private final ActorSystem<?> system;
   private final LlmPort llm;
-  private final Supplier<List<GatewayModel>> models;
-  private final Supplier<List<String>> routes;
+  /** What the router serves: fixed for the node's life (its catalog is read once at start). */
+  private final List<GatewayModel> models;
+  private final List<String> routes;
   private final ObjectMapper json;
   private final EdgeSettings settings;
   private final AuthDirectives auth;
 
-  public ChatCompletionsRoutes(ActorSystem<?> system, LlmPort llm, Supplier<List<GatewayModel>> models,
-      Supplier<List<String>> routes, ObjectMapper json, EdgeSettings settings, AuthDirectives auth) {
+  public ChatCompletionsRoutes(ActorSystem<?> system, LlmPort llm, List<GatewayModel> models,
+      List<String> routes, ObjectMapper json, EdgeSettings settings, AuthDirectives auth) {
     this.system = system;
     this.auth = auth;
     this.llm = llm;
-    this.models = models;
-    this.routes = routes;
+    this.models = List.copyOf(models);
+    this.routes = List.copyOf(routes);
     this.json = json;
     this.settings = settings;
   }
@@ -103,10 +103,10 @@ public final class ChatCompletionsRoutes {
   private HttpResponse modelList() {
     ArrayNode data = json.createArrayNode();
     long created = Instant.now().getEpochSecond();
-    for (String route : routes.get()) {
+    for (String route : routes) {
       data.addObject().put("id", route).put("object", "model").put("created", created).put("owned_by", "orrery");
     }
-    for (GatewayModel m : models.get()) {
+    for (GatewayModel m : models) {
       data.addObject().put("id", m.id()).put("object", "model").put("created", created).put("owned_by", m.ownedBy());
     }
     ObjectNode list = json.createObjectNode().put("object", "list");
@@ -138,8 +138,8 @@ public final class ChatCompletionsRoutes {
     if (tree == null || !tree.isObject()) throw OpenAiError.invalid(null, "the request body must be a JSON object");
     String model = tree.path("model").asText("");
     if (model.isBlank()) throw OpenAiError.invalid("model", "you must provide a model parameter");
-    boolean isRoute = routes.get().contains(model);
-    if (!isRoute && models.get().stream().noneMatch(m -> m.id().equals(model))) {
+    boolean isRoute = routes.contains(model);
+    if (!isRoute && models.stream().noneMatch(m -> m.id().equals(model))) {
       throw new OpenAiError(404, "invalid_request_error", "model_not_found", "model",
           "The model '" + model + "' does not exist; GET /v1/models lists what this gateway serves");
     }
