@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -33,8 +34,7 @@ public final class AnthropicAdapter implements ProviderAdapter {
   static final String API_VERSION = "2023-06-01";
 
   private final String name;
-  private final String messagesUrl;
-  private final String apiKey;
+  private final ProviderHttpClient.Operation messages;
   private final ProviderHttpClient http;
   private final Executor executor;
 
@@ -48,8 +48,9 @@ public final class AnthropicAdapter implements ProviderAdapter {
   public AnthropicAdapter(String name, String baseUrl, String apiKey, ActorSystem<?> system,
       ProviderHttpSettings settings, Clock clock) {
     this.name = name;
-    this.messagesUrl = ProviderHttpClient.endpoint(name, baseUrl, "/v1/messages");
-    this.apiKey = apiKey;
+    List<HttpHeader> headers = new ArrayList<>(List.of(RawHeader.create("anthropic-version", API_VERSION)));
+    if (apiKey != null && !apiKey.isBlank()) headers.add(RawHeader.create("x-api-key", apiKey));
+    this.messages = new ProviderHttpClient.Operation(ProviderHttpClient.endpoint(name, baseUrl, "/v1/messages"), headers);
     this.http = new ProviderHttpClient(name, system, settings, clock);
     this.executor = system.executionContext();
   }
@@ -61,11 +62,7 @@ public final class AnthropicAdapter implements ProviderAdapter {
 
   @Override
   public CompletionStage<ProviderResponse> call(ProviderCall call) {
-    HttpRequest request = HttpRequest.POST(messagesUrl)
-        .withEntity(http.json(body(call)))
-        .addHeader(RawHeader.create("anthropic-version", API_VERSION))
-        .addHeader(RawHeader.create("Accept", call.streaming() ? "text/event-stream" : "application/json"));
-    if (apiKey != null && !apiKey.isBlank()) request = request.addHeader(RawHeader.create("x-api-key", apiKey));
+    HttpRequest request = messages.request(call.streaming(), http.json(body(call)));
     return http.send(request, call.timeout(), (response, exchange) ->
         call.streaming() && exchange.isEventStream(response)
             ? readStream(response, exchange, call)
@@ -145,11 +142,12 @@ public final class AnthropicAdapter implements ProviderAdapter {
 
   private CompletionStage<ProviderResponse> readAnswer(
       HttpResponse response, ProviderHttpClient.Exchange exchange, ProviderCall call) {
-    return exchange.readJson(response).thenApplyAsync(json -> {
+    // readJson completes on the executor already: no second hop to it.
+    return exchange.readJson(response).thenApply(json -> {
       ProviderResponse answer = parseAnswer(json, call.model());
       exchange.deliver(call.deltas(), answer.text()); // a streaming call answered as plain JSON: one delta
       return answer;
-    }, executor);
+    });
   }
 
   private ProviderResponse parseAnswer(JsonNode json, String requestedModel) {

@@ -18,7 +18,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /**
  * OpenAI-compatible Chat Completions ({@code POST {baseUrl}/chat/completions}), non-streaming and SSE
@@ -35,8 +34,7 @@ public final class OpenAiAdapter implements ProviderAdapter {
   private static final String DONE = "[DONE]";
 
   private final String name;
-  private final String completionsUrl;
-  private final String apiKey;
+  private final ProviderHttpClient.Operation completions;
   private final ProviderHttpClient http;
   private final Executor executor;
 
@@ -53,8 +51,8 @@ public final class OpenAiAdapter implements ProviderAdapter {
   public OpenAiAdapter(String name, String baseUrl, String apiKey, ActorSystem<?> system,
       ProviderHttpSettings settings, Clock clock) {
     this.name = name;
-    this.completionsUrl = ProviderHttpClient.endpoint(name, baseUrl, "/chat/completions");
-    this.apiKey = apiKey;
+    this.completions = new ProviderHttpClient.Operation(ProviderHttpClient.endpoint(name, baseUrl, "/chat/completions"),
+        apiKey != null && !apiKey.isBlank() ? List.of(Authorization.oauth2(apiKey)) : List.of());
     this.http = new ProviderHttpClient(name, system, settings, clock);
     this.executor = system.executionContext();
   }
@@ -66,10 +64,7 @@ public final class OpenAiAdapter implements ProviderAdapter {
 
   @Override
   public CompletionStage<ProviderResponse> call(ProviderCall call) {
-    HttpRequest request = HttpRequest.POST(completionsUrl)
-        .withEntity(http.json(body(call)))
-        .addHeader(RawHeader.create("Accept", call.streaming() ? "text/event-stream" : "application/json"));
-    if (apiKey != null && !apiKey.isBlank()) request = request.addHeader(Authorization.oauth2(apiKey));
+    HttpRequest request = completions.request(call.streaming(), http.json(body(call)));
     return http.send(request, call.timeout(), (response, exchange) ->
         call.streaming() && exchange.isEventStream(response)
             ? readStream(response, exchange, call)
@@ -118,11 +113,12 @@ public final class OpenAiAdapter implements ProviderAdapter {
 
   private CompletionStage<ProviderResponse> readAnswer(
       HttpResponse response, ProviderHttpClient.Exchange exchange, ProviderCall call) {
-    return exchange.readJson(response).thenApplyAsync(json -> {
+    // readJson completes on the executor already: no second hop to it.
+    return exchange.readJson(response).thenApply(json -> {
       ProviderResponse answer = parseAnswer(json, call.model());
       exchange.deliver(call.deltas(), answer.text()); // a streaming call answered as plain JSON: one delta
       return answer;
-    }, executor);
+    });
   }
 
   private ProviderResponse parseAnswer(JsonNode json, String requestedModel) {

@@ -94,6 +94,10 @@ public record ProviderHttpSettings(
             + "  response-entity-subscription-timeout = 5 s\n"
             + "  client.idle-timeout = " + idleTimeout.toMillis() + " ms\n"
             + "  client.connecting-timeout = " + connectingTimeout.toMillis() + " ms\n"
+            // Answers' headers stay raw: we read only Retry-After (raw) and the content type (always
+            // parsed), and a provider's dozen others (its request id, rate-limit counters, cookies, the
+            // date) would each be parsed into a model on every call.
+            + "  client.parsing.modeled-header-parsing = off\n"
             + "}\n");
     return ConnectionPoolSettings.create(overrides.withFallback(systemConfig));
   }

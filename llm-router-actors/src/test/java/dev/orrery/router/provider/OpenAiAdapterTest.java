@@ -9,6 +9,7 @@ import static dev.orrery.router.provider.AdapterCalls.withTools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -293,6 +294,15 @@ class OpenAiAdapterTest {
 
     assertEquals(Kind.CONNECTION, e.kind());
     assertEquals("nowhere", e.provider());
+  }
+
+  @Test
+  void aBaseUrlThatIsNoUrlIsRefusedAtStartNamingTheProvider() {
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> new OpenAiAdapter("broken", "http://exa mple/v1", null, kit.system()));
+
+    assertTrue(e.getMessage().contains("provider 'broken'") && e.getMessage().contains("http://exa mple/v1"),
+        e.getMessage());
   }
 
   @Test
