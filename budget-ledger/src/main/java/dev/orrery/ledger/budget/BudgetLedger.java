@@ -23,14 +23,18 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
  */
 public final class BudgetLedger implements BudgetPort {
   private static final int SETTLE_ATTEMPTS = 5;
+  /** A minimal stage: no caller can complete it again. */
+  private static final CompletionStage<Void> GRANTED = CompletableFuture.completedStage(null);
 
   private final ActorRef<LedgerBatcher.Message> batcher;
+  private final LedgerBatcher.Leases leases;
   private final ActorSystem<?> system;
   private final ActorRef<Topic.Command<TenantNews>> news;
 
-  private BudgetLedger(ActorSystem<?> system, ActorRef<LedgerBatcher.Message> batcher,
+  private BudgetLedger(ActorSystem<?> system, ActorRef<LedgerBatcher.Message> batcher, LedgerBatcher.Leases leases,
       ActorRef<Topic.Command<TenantNews>> news) {
     this.system = system;
+    this.leases = leases;
     this.news = news;
     this.batcher = batcher;
   }
@@ -40,9 +44,10 @@ public final class BudgetLedger implements BudgetPort {
         TenantNews.TOPIC, Props.empty());
     TenantEntity.init(system, new TenantEntity.Setup(clock, settings.snapshotEvery(), settings.defaultMaxActiveRuns(),
         settings.holdTtl(), told -> news.tell(Topic.publish(told)), settings.settlementBatches()));
+    var leases = new LedgerBatcher.Leases();
     var batcher = system.systemActorOf(LedgerBatcher.create(settings.batchMax(), settings.askTimeout(),
-        settings.attemptTimeout(), settings.leaseTtl(), news), "budget-ledger", Props.empty());
-    return new BudgetLedger(system, batcher, news);
+        settings.attemptTimeout(), settings.leaseTtl(), news, leases), "budget-ledger", Props.empty());
+    return new BudgetLedger(system, batcher, leases, news);
   }
 
   /** The cluster-wide topic tenants tell their changes on, for others on the node that keep their answers. */
@@ -52,6 +57,8 @@ public final class BudgetLedger implements BudgetPort {
 
   @Override
   public CompletionStage<Void> reserve(Reservation r) {
+    // Granted here, already complete: the caller can go on on its own thread.
+    if (leases.grants(r.tenantId())) return GRANTED;
     return submit(r.tenantId(), new LedgerOp.Reserve(r.reservationId(), r.runId(), r.nodeId(), r.estimate().tokens(),
         r.estimate().costMicros()));
   }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -50,6 +51,29 @@ final class LedgerBatcher {
 
   private record News(TenantNews news) implements Message {}
 
+  /**
+   * The tenants whose reservations this node grants itself, until a {@code System.nanoTime()}. Only the
+   * batcher grants and revokes; callers read it on their own thread, so a leased reservation costs no
+   * message at all. A revocation seen a moment late is the same as one that arrived just after the
+   * reservation did.
+   */
+  static final class Leases {
+    private final ConcurrentHashMap<String, Long> until = new ConcurrentHashMap<>();
+
+    boolean grants(String tenantId) {
+      Long end = until.get(tenantId);
+      return end != null && System.nanoTime() < end;
+    }
+
+    private void grant(String tenantId, long endNanos) {
+      until.put(tenantId, endNanos);
+    }
+
+    private void revoke(String tenantId) {
+      until.remove(tenantId);
+    }
+  }
+
 
   private final ActorContext<Message> ctx;
   private final ClusterSharding sharding;
@@ -59,14 +83,14 @@ final class LedgerBatcher {
   private final Duration leaseTtl;
   private final Map<String, ArrayDeque<Submit>> pending = new HashMap<>();
   private final Set<String> inFlight = new HashSet<>();
-  /** Tenants whose reservations this node grants itself, until the given {@code System.nanoTime()}. */
-  private final Map<String, Long> leasedUntil = new HashMap<>();
+  private final Leases leases;
   /** The newest limits version each tenant announced: a grant from before it is stale. */
   private final Map<String, Long> revokedUpTo = new HashMap<>();
 
   private LedgerBatcher(ActorContext<Message> ctx, int batchMax, Duration askTimeout, Duration attemptTimeout,
-      Duration leaseTtl) {
+      Duration leaseTtl, Leases leases) {
     this.ctx = ctx;
+    this.leases = leases;
     this.sharding = ClusterSharding.get(ctx.getSystem());
     this.batchMax = batchMax;
     this.askTimeout = askTimeout;
@@ -75,10 +99,10 @@ final class LedgerBatcher {
   }
 
   static Behavior<Message> create(int batchMax, Duration askTimeout, Duration attemptTimeout, Duration leaseTtl,
-      ActorRef<Topic.Command<TenantNews>> news) {
+      ActorRef<Topic.Command<TenantNews>> news, Leases leases) {
     return Behaviors.setup(ctx -> {
       news.tell(Topic.subscribe(ctx.messageAdapter(TenantNews.class, News::new)));
-      return new LedgerBatcher(ctx, batchMax, askTimeout, attemptTimeout, leaseTtl).behavior();
+      return new LedgerBatcher(ctx, batchMax, askTimeout, attemptTimeout, leaseTtl, leases).behavior();
     });
   }
 
@@ -91,12 +115,10 @@ final class LedgerBatcher {
   }
 
   private Behavior<Message> onSubmit(Submit s) {
-    if (s.op() instanceof LedgerOp.Reserve) {
-      Long until = leasedUntil.get(s.tenantId());
-      if (until != null && System.nanoTime() < until) {
-        s.result().complete(null);
-        return Behaviors.same();
-      }
+    // A caller that found no lease may still have sent while one was granted.
+    if (s.op() instanceof LedgerOp.Reserve && leases.grants(s.tenantId())) {
+      s.result().complete(null);
+      return Behaviors.same();
     }
     pending.computeIfAbsent(s.tenantId(), t -> new ArrayDeque<>()).add(s);
     if (!inFlight.contains(s.tenantId())) send(s.tenantId());
@@ -119,9 +141,9 @@ final class LedgerBatcher {
     if (done.outcomes() != null) {
       long version = done.outcomes().unlimitedAsOf();
       if (version >= 0 && version >= revokedUpTo.getOrDefault(tenantId, -1L)) {
-        leasedUntil.put(tenantId, System.nanoTime() + leaseTtl.toNanos());
+        leases.grant(tenantId, System.nanoTime() + leaseTtl.toNanos());
       } else {
-        leasedUntil.remove(tenantId);
+        leases.revoke(tenantId);
       }
     }
     if (pending.containsKey(tenantId)) send(tenantId);
@@ -131,7 +153,7 @@ final class LedgerBatcher {
   private Behavior<Message> onNews(News n) {
     if (n.news() instanceof TenantNews.LimitsChanged changed) {
       revokedUpTo.merge(changed.tenantId(), changed.limitsVersion(), Math::max);
-      leasedUntil.remove(changed.tenantId());
+      leases.revoke(changed.tenantId());
     }
     return Behaviors.same();
   }

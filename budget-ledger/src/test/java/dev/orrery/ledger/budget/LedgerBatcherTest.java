@@ -1,6 +1,7 @@
 package dev.orrery.ledger.budget;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -41,6 +42,8 @@ class LedgerBatcherTest {
   /** Every batch the entity received, by tenant id; the tenants named "lossy-N" drop their first N. */
   private static final List<String> received = Collections.synchronizedList(new ArrayList<>());
   private static ActorRef<LedgerBatcher.Message> batcher;
+  private static ActorRef<Topic.Command<TenantNews>> news;
+  private static final LedgerBatcher.Leases leases = new LedgerBatcher.Leases();
 
   @BeforeAll
   static void start() {
@@ -53,14 +56,16 @@ class LedgerBatcherTest {
           .onMessage(TenantEntity.Ledger.class, ledger -> {
             received.add(tenant + ":" + ledger.ops());
             if (seen[0]++ >= drops) {
-              ledger.replyTo().tell(new LedgerOutcomes(Collections.nCopies(ledger.ops().size(), null), -1));
+              // "unlimited-" tenants have no budget and no kill switch, as of limits version 0.
+              long unlimitedAsOf = tenant.startsWith("unlimited-") ? 0 : -1;
+              ledger.replyTo().tell(new LedgerOutcomes(Collections.nCopies(ledger.ops().size(), null), unlimitedAsOf));
             }
             return Behaviors.same();
           })
           .build();
     }));
-    var news = kit.spawn(Topic.create(TenantNews.class, TenantNews.TOPIC));
-    batcher = kit.spawn(LedgerBatcher.create(100, Duration.ofSeconds(2), ATTEMPT, Duration.ofSeconds(1), news));
+    news = kit.spawn(Topic.create(TenantNews.class, TenantNews.TOPIC));
+    batcher = kit.spawn(LedgerBatcher.create(100, Duration.ofSeconds(2), ATTEMPT, Duration.ofSeconds(1), news, leases));
   }
 
   @AfterAll
@@ -105,5 +110,30 @@ class LedgerBatcherTest {
     assertNull(reserve("steady", "c1").get(10, TimeUnit.SECONDS));
     assertNull(reserve("steady", "c2").get(10, TimeUnit.SECONDS));
     assertEquals(2, receivedBy("steady").size(), () -> receivedBy("steady").toString());
+  }
+
+  @Test
+  void aTenantWithoutLimitsIsLeasedToTheNodeUntilItAnnouncesNewLimits() throws Exception {
+    String tenant = "unlimited-a";
+    assertFalse(leases.grants(tenant), "no lease before the entity said so");
+    assertNull(reserve(tenant, "c1").get(10, TimeUnit.SECONDS));
+    assertTrue(leases.grants(tenant), "the entity's answer leased the tenant to this node");
+    assertNull(reserve(tenant, "c2").get(10, TimeUnit.SECONDS));
+    assertEquals(1, receivedBy(tenant).size(), "a leased reservation does not go to the entity");
+
+    news.tell(Topic.publish(new TenantNews.LimitsChanged(tenant, 1)));
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertFalse(leases.grants(tenant), "new limits revoke the lease");
+      return null;
+    });
+    assertNull(reserve(tenant, "c3").get(10, TimeUnit.SECONDS));
+    assertEquals(2, receivedBy(tenant).size(), "after the revocation the entity decides again");
+    assertFalse(leases.grants(tenant), "an answer from limits version 0 is older than the announced 1");
+  }
+
+  @Test
+  void aLimitedTenantIsNeverLeased() throws Exception {
+    assertNull(reserve("steady-b", "c1").get(10, TimeUnit.SECONDS));
+    assertFalse(leases.grants("steady-b"));
   }
 }
