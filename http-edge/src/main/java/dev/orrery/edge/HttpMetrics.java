@@ -4,9 +4,9 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 
 import dev.orrery.core.Instrumentation;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 import kamon.Kamon;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -25,8 +25,6 @@ final class HttpMetrics {
   private static final Set<String> WORDS = Set.of("stream", "events", "state", "replay", "fork", "diff", "journal",
       "approvals", "cancel", "keys", "versions", "execute", "invoke", "kill-switch", "status", "token");
   private static final Set<String> TOP = Set.of("health", "ready", "metrics");
-  private static final Pattern EDGE_SLASHES = Pattern.compile("^/+|/+$");
-  private static final Pattern SLASHES = Pattern.compile("/+");
 
   private HttpMetrics() {}
 
@@ -48,7 +46,7 @@ final class HttpMetrics {
 
   /** {@code /api/v1/runs/3f2a…/stream} → {@code /api/v1/runs/{id}/stream}. */
   static String template(String path) {
-    List<String> parts = List.of(SLASHES.split(EDGE_SLASHES.matcher(path).replaceAll("")));
+    List<String> parts = segments(path);
     if (parts.size() == 1 && TOP.contains(parts.get(0))) return "/" + parts.get(0);
     if (parts.size() >= 2 && parts.get(0).equals("v1")
         && (parts.get(1).equals("models") || parts.get(1).equals("chat"))) {
@@ -61,5 +59,18 @@ final class HttpMetrics {
     StringBuilder t = new StringBuilder("/api/v1/").append(parts.get(2));
     for (String part : parts.subList(3, parts.size())) t.append('/').append(WORDS.contains(part) ? part : "{id}");
     return t.toString();
+  }
+
+  /** The path's non-empty segments. By hand: two regexes per request were 1 % of a gateway call's CPU. */
+  private static List<String> segments(String path) {
+    List<String> parts = new ArrayList<>(6);
+    int i = 0;
+    while (i < path.length()) {
+      while (i < path.length() && path.charAt(i) == '/') i++;
+      int start = i;
+      while (i < path.length() && path.charAt(i) != '/') i++;
+      if (i > start) parts.add(path.substring(start, i));
+    }
+    return parts;
   }
 }

@@ -18,11 +18,14 @@ class HttpMetricsTest {
     assertEquals("/v1/chat/completions", HttpMetrics.template("/v1/chat/completions"));
     assertEquals("/v1/models", HttpMetrics.template("/v1/models"));
     assertEquals("/metrics", HttpMetrics.template("/metrics"));
+    assertEquals("/api/v1/runs/{id}/stream", HttpMetrics.template("//api//v1/runs//abc///stream//"));
   }
 
   @Test
   void pathsUnderNoResourceAreOther() {
     assertEquals("other", HttpMetrics.template("/"));
+    assertEquals("other", HttpMetrics.template(""));
+    assertEquals("other", HttpMetrics.template("///"));
     assertEquals("other", HttpMetrics.template("/api/v1/whatever-" + System.nanoTime()));
     assertEquals("other", HttpMetrics.template("/wp-admin/setup.php"));
     assertEquals("other", HttpMetrics.template("/api/v2/runs"));

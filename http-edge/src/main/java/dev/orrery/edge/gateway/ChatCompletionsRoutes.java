@@ -32,10 +32,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -59,12 +61,14 @@ public final class ChatCompletionsRoutes {
   /** Chunks a slow client has not read yet; beyond it the stream ends rather than buffering without bound. */
   private static final int STREAM_BUFFER = 4096;
   private static final int DEFAULT_MAX_TOKENS = 1024;
+  private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
   private final ActorSystem<?> system;
   private final LlmPort llm;
   /** What the router serves: fixed for the node's life (its catalog is read once at start). */
   private final List<GatewayModel> models;
   private final List<String> routes;
+  private final Set<String> modelIds;
   private final ObjectMapper json;
   private final EdgeSettings settings;
   private final AuthDirectives auth;
@@ -76,6 +80,7 @@ public final class ChatCompletionsRoutes {
     this.llm = llm;
     this.models = List.copyOf(models);
     this.routes = List.copyOf(routes);
+    this.modelIds = models.stream().map(GatewayModel::id).collect(Collectors.toUnmodifiableSet());
     this.json = json;
     this.settings = settings;
   }
@@ -87,12 +92,17 @@ public final class ChatCompletionsRoutes {
     // The OpenAI SDKs send their API key as a bearer token: an Orrery key (or token) goes there.
     AuthDirectives.Refusals refusals = (code, message, details) -> OpenAiError.fromCode(code.name(), message)
         .toResponse(json);
-    return pathPrefix("v1", () -> handleExceptions(openAiErrors, () -> concat(
-        path("models", () -> get(() -> auth.authenticated(Role.VIEWER, refusals, caller -> complete(modelList())))),
-        path(CHAT_COMPLETIONS, () -> post(() -> auth.authenticated(Role.DEVELOPER, refusals,
-            caller -> optionalHeaderValueByName("Idempotency-Key", key -> optionalHeaderValueByName(Tracing.TRACEPARENT,
-                traceparent -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
-                    body -> completeWithFuture(chat(caller.tenantId(), body, key, traceparent.orElse(null)))))))))))));
+    // The parts that do not depend on the request are made here once: a directive's inner route is
+    // evaluated again for every request.
+    Route models = auth.authenticated(Role.VIEWER, refusals, caller -> complete(modelList()));
+    Route chat = auth.authenticated(Role.DEVELOPER, refusals,
+        caller -> optionalHeaderValueByName("Idempotency-Key", key -> optionalHeaderValueByName(Tracing.TRACEPARENT,
+            traceparent -> withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(),
+                body -> completeWithFuture(chat(caller.tenantId(), body, key, traceparent.orElse(null))))))));
+    Route v1 = handleExceptions(openAiErrors, () -> concat(
+        path("models", () -> get(() -> models)),
+        path(CHAT_COMPLETIONS, () -> post(() -> chat))));
+    return pathPrefix("v1", () -> v1);
   }
 
   /** Made once: the route's inner parts are evaluated for every request. */
@@ -139,7 +149,7 @@ public final class ChatCompletionsRoutes {
     String model = tree.path("model").asText("");
     if (model.isBlank()) throw OpenAiError.invalid("model", "you must provide a model parameter");
     boolean isRoute = routes.contains(model);
-    if (!isRoute && models.stream().noneMatch(m -> m.id().equals(model))) {
+    if (!isRoute && !modelIds.contains(model)) {
       throw new OpenAiError(404, "invalid_request_error", "model_not_found", "model",
           "The model '" + model + "' does not exist; GET /v1/models lists what this gateway serves");
     }
@@ -151,7 +161,7 @@ public final class ChatCompletionsRoutes {
     for (int i = 0; i < messages.size(); i++) {
       JsonNode m = messages.get(i);
       String role = m.path("role").asText("");
-      if (!List.of("system", "developer", "user", "assistant", "tool").contains(role)) {
+      if (!ROLES.contains(role)) {
         throw OpenAiError.invalid("messages[" + i + "].role", "unknown role '" + role + "'");
       }
       turns.add(new ChatMessage("developer".equals(role) ? "system" : role, contentOf(m.path("content"), i),

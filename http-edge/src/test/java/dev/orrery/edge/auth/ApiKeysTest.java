@@ -54,6 +54,10 @@ class ApiKeysTest {
         "orc_acme.abcdefghijkl." + SECRET_32,            // wrong prefix
         "ork_Acme.abcdefghijkl." + SECRET_32,            // uppercase tenant
         "ork_-acme.abcdefghijkl." + SECRET_32,           // tenant starts with a dash
+        "ork_.abcdefghijkl." + SECRET_32,                // no tenant
+        "ork_ac.me.abcdefghijkl." + SECRET_32,           // a dot in the tenant
+        "ork_ac_me.abcdefghijkl." + SECRET_32,           // an underscore in the tenant
+        "ork_acme.abcdefghijk-." + SECRET_32,            // a dash in the key id
         "ork_" + longTenant + ".abcdefghijkl." + SECRET_32,
         "ork_acme.abcdefghijk." + SECRET_32,             // key id too short
         "ork_acme.ABCDEFGHIJKL." + SECRET_32,            // key id uppercase
