@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -125,7 +124,8 @@ public final class UsageProjection {
     st.setLong(8, s.tokensIn());
     st.setLong(9, s.tokensOut());
     st.setLong(10, s.costMicros());
-    st.setTimestamp(11, Timestamp.from(s.at()));
+    // As an OffsetDateTime: the driver writes a Timestamp through a Calendar, noticeably slower per row.
+    st.setObject(11, s.at().atOffset(ZoneOffset.UTC));
     st.addBatch();
   }
 
