@@ -30,26 +30,25 @@ final class HttpMetrics {
       "approvals", "cancel", "keys", "versions", "execute", "invoke", "kill-switch", "status", "token");
   private static final Set<String> TOP = Set.of("health", "ready", "metrics");
 
-  /**
-   * A route, method and status's instruments, resolved once (as the ledger's and the providers' are):
-   * looking them up by their tags on every request cost about 1 % of a gateway call. Bounded like the
-   * label set: templates, the methods pekko-http accepts, statuses.
-   */
+  /** A route, method and status's instruments. */
   private record Instruments(Counter requests, Timer latency) {}
-
-  private static final Map<String, Instruments> INSTRUMENTS = new ConcurrentHashMap<>();
 
   private HttpMetrics() {}
 
   static Route measured(Route inner) {
     if (!Instrumentation.enabled()) return inner;
+    // Resolved once per edge (looking them up by their tags on every request cost about 1 % of a gateway
+    // call), and kept with this edge rather than the class: a JVM that stops its last node starts Kamon
+    // again for the next (the tests), and instruments resolved before no longer reach its scrape. Bounded
+    // like the label set: templates, the methods pekko-http accepts, statuses.
+    Map<String, Instruments> resolved = new ConcurrentHashMap<>();
     return extractRequest(request -> {
       long started = System.nanoTime();
       String route = template(request.getUri().path());
       String method = request.method().value();
       return mapResponse(response -> {
         int status = response.status().intValue();
-        Instruments instruments = INSTRUMENTS.computeIfAbsent(route + " " + method + " " + status, k -> new Instruments(
+        Instruments instruments = resolved.computeIfAbsent(route + " " + method + " " + status, k -> new Instruments(
             Kamon.counter("http.server.requests").withTag("route", route).withTag("method", method)
                 .withTag("status", String.valueOf(status)),
             Kamon.timer("http.server.request").withTag("route", route).withTag("method", method)));
