@@ -32,6 +32,7 @@ public final class BudgetedLlmPort implements LlmPort {
   private final BudgetPort budget;
   private final Executor executor;
   private final int maxBackgroundSettlements;
+  private final LedgerMetrics metrics = new LedgerMetrics();
   /** Gateway calls answered or waiting whose settlement has not completed. */
   private final AtomicInteger backgroundSettlements = new AtomicInteger();
 
@@ -67,7 +68,7 @@ public final class BudgetedLlmPort implements LlmPort {
     if (now.isDone() && !now.isCompletedExceptionally()) return call(request, reservation);
     return reserved
         .whenComplete((ok, refused) -> {
-          if (refused != null) LedgerMetrics.refused(request.tenantId(), refused);
+          if (refused != null) metrics.refused(request.tenantId(), refused);
         })
         .thenComposeAsync(ok -> call(request, reservation), executor);
   }
@@ -104,7 +105,7 @@ public final class BudgetedLlmPort implements LlmPort {
               // answer, which the provider has billed, is still worth more than a second call.
               if (error != null) log.warn("settlement of call {} of tenant {} failed: {}",
                   reservation.reservationId(), reservation.tenantId(), error.toString());
-              else LedgerMetrics.settled(reservation.tenantId(), result.provider(), result.model(), result.usage());
+              else metrics.settled(reservation.tenantId(), result.provider(), result.model(), result.usage());
               return result;
             });
         // A gateway call has no journal of its own to make good a lost answer, and its caller waits on

@@ -18,23 +18,25 @@ final class LedgerMetrics {
   /** Both charge counters of a tenant, provider and model, resolved once: every call is settled. */
   private record Charges(Counter tokens, Counter costMicros) {}
 
-  private static final Map<String, Charges> CHARGES = new ConcurrentHashMap<>();
+  /**
+   * Kept per node (with its {@link BudgetedLlmPort}), not per class: a JVM that stops its last node starts
+   * Kamon again for the next one (the tests do), and instruments resolved before no longer reach the scrape.
+   */
+  private final Map<String, Charges> charges = new ConcurrentHashMap<>();
 
-  private LedgerMetrics() {}
-
-  static void settled(String tenant, String provider, String model, Usage usage) {
+  void settled(String tenant, String provider, String model, Usage usage) {
     if (usage == null || !Instrumentation.enabled()) return;
     String p = provider == null ? "unknown" : provider;
     String m = model == null ? "unknown" : model;
-    Charges charges = CHARGES.computeIfAbsent(tenant + "/" + p + "/" + m, k -> new Charges(
+    Charges resolved = charges.computeIfAbsent(tenant + "/" + p + "/" + m, k -> new Charges(
         Kamon.counter("budget.tokens.settled").withTag("tenant", tenant).withTag("provider", p).withTag("model", m),
         Kamon.counter("budget.cost.micros.settled").withTag("tenant", tenant).withTag("provider", p)
             .withTag("model", m)));
-    charges.tokens().increment(usage.tokensIn() + usage.tokensOut());
-    charges.costMicros().increment(usage.costMicros());
+    resolved.tokens().increment(usage.tokensIn() + usage.tokensOut());
+    resolved.costMicros().increment(usage.costMicros());
   }
 
-  static void refused(String tenant, Throwable error) {
+  void refused(String tenant, Throwable error) {
     if (!Instrumentation.enabled()) return;
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     String code = cause instanceof StepFailure f ? f.code() : "INTERNAL";
