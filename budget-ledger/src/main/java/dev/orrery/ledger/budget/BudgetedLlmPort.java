@@ -63,9 +63,9 @@ public final class BudgetedLlmPort implements LlmPort {
     var reservation = new BudgetPort.Reservation(request.tenantId(), reservationId, request.runId(), request.nodeId(),
         estimate);
     CompletionStage<Void> reserved = budget.reserve(reservation);
-    CompletableFuture<Void> now = reserved.toCompletableFuture();
+    CompletableFuture<Void> outcome = reserved.toCompletableFuture();
     // Granted on this node already (a tenant without limits): no reason to wait for a task on the executor.
-    if (now.isDone() && !now.isCompletedExceptionally()) return call(request, reservation);
+    if (outcome.isDone() && !outcome.isCompletedExceptionally()) return call(request, reservation);
     return reserved
         .whenComplete((ok, refused) -> {
           if (refused != null) metrics.refused(request.tenantId(), refused);

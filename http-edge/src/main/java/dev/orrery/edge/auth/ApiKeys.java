@@ -6,7 +6,6 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * API keys of the form {@code ork_<tenantId>.<keyId>.<secret>}. The fixed {@code ork_} prefix lets secret
@@ -16,14 +15,15 @@ import java.util.regex.Pattern;
 public final class ApiKeys {
 
   /** Tenant ids end up in entity ids and URLs, hence lowercase, no dots and at most 63 characters. */
-  private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+  private static final String TENANT_ID_RULE = "[a-z0-9][a-z0-9-]{0,62}";
+  private static final int MAX_TENANT_ID_LENGTH = 63;
   // Dots separate the parts and none of them may contain one, so the split is unambiguous.
   // A key is ork_<tenant id>.<key id: 12 of [a-z0-9]>.<secret: 32 of [A-Za-z0-9]>.
   private static final String PREFIX = "ork_";
   private static final int KEY_ID_LENGTH = 12;
   private static final int SECRET_LENGTH = 32;
   /** Longest well-formed key. */
-  private static final int MAX_LENGTH = PREFIX.length() + 63 + 1 + KEY_ID_LENGTH + 1 + SECRET_LENGTH;
+  private static final int MAX_LENGTH = PREFIX.length() + MAX_TENANT_ID_LENGTH + 1 + KEY_ID_LENGTH + 1 + SECRET_LENGTH;
 
   private static final String KEY_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"; // RFC 4648 base32, lowercase
   private static final String SECRET_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -48,7 +48,7 @@ public final class ApiKeys {
   /** Mints a key for the tenant; the secret has 32 base62 characters (about 190 bits) from SecureRandom. */
   public static IssuedKey generate(String tenantId) {
     if (!validTenantId(tenantId)) {
-      throw new IllegalArgumentException("tenant id must match " + TENANT_ID.pattern() + ", was '" + tenantId + "'");
+      throw new IllegalArgumentException("tenant id must match " + TENANT_ID_RULE + ", was '" + tenantId + "'");
     }
     String keyId = random(KEY_ID_ALPHABET, KEY_ID_LENGTH);
     String key = PREFIX + tenantId + "." + keyId + "." + random(SECRET_ALPHABET, SECRET_LENGTH);
@@ -63,13 +63,18 @@ public final class ApiKeys {
     int secretDot = text.length() - SECRET_LENGTH - 1;
     int idDot = secretDot - KEY_ID_LENGTH - 1;
     if (idDot <= PREFIX.length() || text.charAt(idDot) != '.' || text.charAt(secretDot) != '.') return Optional.empty();
-    boolean wellFormed = isLowerAlnum(text.charAt(PREFIX.length()))
-        && all(text, PREFIX.length() + 1, idDot, c -> isLowerAlnum(c) || c == '-')
+    boolean wellFormed = isTenantId(text, PREFIX.length(), idDot)
         && all(text, idDot + 1, secretDot, ApiKeys::isLowerAlnum)
         && all(text, secretDot + 1, text.length(), c -> isLowerAlnum(c) || (c >= 'A' && c <= 'Z'));
     if (!wellFormed) return Optional.empty();
     return Optional.of(new ParsedKey(text.substring(PREFIX.length(), idDot), text.substring(idDot + 1, secretDot),
         sha256Hex(text)));
+  }
+
+  /** Whether text[from, to) is a tenant id: {@value #TENANT_ID_RULE}. */
+  private static boolean isTenantId(String text, int from, int to) {
+    return to > from && to - from <= MAX_TENANT_ID_LENGTH && isLowerAlnum(text.charAt(from))
+        && all(text, from + 1, to, c -> isLowerAlnum(c) || c == '-');
   }
 
   private static boolean isLowerAlnum(char c) {
@@ -89,7 +94,7 @@ public final class ApiKeys {
   }
 
   public static boolean validTenantId(String tenantId) {
-    return tenantId != null && TENANT_ID.matcher(tenantId).matches();
+    return tenantId != null && isTenantId(tenantId, 0, tenantId.length());
   }
 
   /** Lowercase hex SHA-256 of the UTF-8 text. */

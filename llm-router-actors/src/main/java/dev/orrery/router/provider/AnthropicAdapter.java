@@ -50,7 +50,7 @@ public final class AnthropicAdapter implements ProviderAdapter {
     this.name = name;
     List<HttpHeader> headers = new ArrayList<>(List.of(RawHeader.create("anthropic-version", API_VERSION)));
     if (apiKey != null && !apiKey.isBlank()) headers.add(RawHeader.create("x-api-key", apiKey));
-    this.messages = new ProviderHttpClient.Operation(ProviderHttpClient.endpoint(name, baseUrl, "/v1/messages"), headers);
+    this.messages = new ProviderHttpClient.Operation(name, baseUrl, "/v1/messages", headers);
     this.http = new ProviderHttpClient(name, system, settings, clock);
     this.executor = system.executionContext();
   }

@@ -51,7 +51,7 @@ public final class OpenAiAdapter implements ProviderAdapter {
   public OpenAiAdapter(String name, String baseUrl, String apiKey, ActorSystem<?> system,
       ProviderHttpSettings settings, Clock clock) {
     this.name = name;
-    this.completions = new ProviderHttpClient.Operation(ProviderHttpClient.endpoint(name, baseUrl, "/chat/completions"),
+    this.completions = new ProviderHttpClient.Operation(name, baseUrl, "/chat/completions",
         apiKey != null && !apiKey.isBlank() ? List.of(Authorization.oauth2(apiKey)) : List.of());
     this.http = new ProviderHttpClient(name, system, settings, clock);
     this.executor = system.executionContext();

@@ -25,7 +25,6 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaType;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
-import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
@@ -67,24 +66,6 @@ final class ProviderHttpClient {
   private final Executor executor;
   private final Clock clock;
 
-  /** The URL of an endpoint's operation, checking what a provider's settings must give. */
-  static String endpoint(String provider, String baseUrl, String path) {
-    if (provider == null || provider.isBlank()) throw new IllegalArgumentException("a provider needs a name");
-    if (baseUrl == null || baseUrl.isBlank()) {
-      throw new IllegalArgumentException("provider '" + provider + "' needs a base URL, was " + baseUrl);
-    }
-    String root = baseUrl.strip();
-    while (root.endsWith("/")) root = root.substring(0, root.length() - 1);
-    String url = root + path;
-    try {
-      Uri.create(url); // parsed once here, at start: a bad one stops the node with the provider named
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("provider '" + provider + "' has a base URL that is not a URL: " + baseUrl
-          + " (" + e.getMessage() + ")", e);
-    }
-    return url;
-  }
-
   ProviderHttpClient(String provider, ActorSystem<?> system, ProviderHttpSettings settings, Clock clock) {
     this.provider = provider;
     this.system = system;
@@ -111,16 +92,32 @@ final class ProviderHttpClient {
   }
 
   /**
-   * The requests of one operation of an endpoint, with the URI parsed and the fixed headers made once:
-   * parsing the URI string of every call was about 3 % of a gateway call's CPU.
+   * The requests of one operation of an endpoint, with the URI parsed and the fixed headers made once, at
+   * start: parsing the URI string of every call was about 3 % of a gateway call's CPU, and a base URL that
+   * is no URL stops the node with its provider named.
    */
   static final class Operation {
     private final HttpRequest answer;
     private final HttpRequest stream;
 
-    /** @param headers sent with every request (the key, a version); {@code Accept} is added here */
-    Operation(String url, List<HttpHeader> headers) {
-      HttpRequest post = HttpRequest.POST(url).addHeaders(headers);
+    /**
+     * @param path the operation's path under the base URL
+     * @param headers sent with every request (the key, a version); {@code Accept} is added here
+     */
+    Operation(String provider, String baseUrl, String path, List<HttpHeader> headers) {
+      if (provider == null || provider.isBlank()) throw new IllegalArgumentException("a provider needs a name");
+      if (baseUrl == null || baseUrl.isBlank()) {
+        throw new IllegalArgumentException("provider '" + provider + "' needs a base URL, was " + baseUrl);
+      }
+      String root = baseUrl.strip();
+      while (root.endsWith("/")) root = root.substring(0, root.length() - 1);
+      HttpRequest post;
+      try {
+        post = HttpRequest.POST(root + path).addHeaders(headers);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("provider '" + provider + "' has a base URL that is not a URL: " + baseUrl
+            + " (" + e.getMessage() + ")", e);
+      }
       this.answer = post.addHeader(RawHeader.create("Accept", "application/json"));
       this.stream = post.addHeader(RawHeader.create("Accept", "text/event-stream"));
     }
