@@ -5,6 +5,8 @@
 #   1 connection at 0 ms upstream latency (p50/p99 added by the gateway),
 #   32 connections at 0 ms (maximum requests/s),
 #   256 connections at 200 ms (throughput as a share of direct).
+# At 32 connections it also measures the floor: a bare pekko-http proxy (FloorProxyMain), the most any
+# gateway on the same HTTP stack can reach on the machine.
 # Needs wrk (Debian package) and, for the Portkey column, node and npm. DURATION=30s and WARMUP=60s by
 # default; each row is measured after a warm-up run against the same target. (On 2 cores under load the
 # JVM reaches its steady rate after about a minute, and a 10 s row at 256 connections charged about 7 %
@@ -60,6 +62,12 @@ start_stack() { # upstream latency in ms
     --http-port "$ORRERY_PORT" --cluster-port "$(free_port)" --data-dir "$WORK/data-$1" >"$node_log" 2>&1 &
   PIDS+=($!)
   wait_for "$node_log" "Orrery is up" 120
+  # The floor: pekko-http's server handing each body to pekko-http's client, nothing else (FloorProxyMain).
+  FLOOR_PORT=$(free_port)
+  java $JAVA_OPTS -cp "$CLASSPATH_BENCH" dev.orrery.bench.FloorProxyMain "$UPSTREAM_V1/chat/completions" "$FLOOR_PORT" \
+    >"$WORK/floor-$1.log" 2>&1 &
+  PIDS+=($!)
+  wait_for "$WORK/floor-$1.log" "FLOOR" 60
   # Gateway calls carry the demo tenant's key (printed once at first start), and reserve from its budget.
   export ORRERY_API_KEY=$(sed -n 's/^Admin key of tenant demo (shown once, keep it): //p' "$node_log")
   if [ "$HAVE_PORTKEY" = 1 ]; then
@@ -105,6 +113,7 @@ row direct "$DIRECT" "$HERE/chat.lua" 1 d1
 row orrery "$ORRERY" "$HERE/chat.lua" 1 o1
 [ "$HAVE_PORTKEY" = 1 ] && row portkey "http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions" "$HERE/portkey-chat.lua" 1 p1
 row direct "$DIRECT" "$HERE/chat.lua" 32 d32
+row floor "http://127.0.0.1:$FLOOR_PORT/v1/chat/completions" "$HERE/chat.lua" 32 f32
 row orrery "$ORRERY" "$HERE/chat.lua" 32 o32
 [ "$HAVE_PORTKEY" = 1 ] && row portkey "http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions" "$HERE/portkey-chat.lua" 32 p32
 stop_all
@@ -118,10 +127,11 @@ stop_all
 
 echo
 echo "Targets                                   orrery        portkey       goal"
-python3 - "$P50_d1" "$P50_o1" "${P50_p1:-nan}" "$RPS_o32" "${RPS_p32:-nan}" "$RPS_d256" "$RPS_o256" "${RPS_p256:-nan}" <<'PY'
+python3 - "$P50_d1" "$P50_o1" "${P50_p1:-nan}" "$RPS_o32" "${RPS_p32:-nan}" "$RPS_d256" "$RPS_o256" "${RPS_p256:-nan}" "$RPS_f32" <<'PY'
 import sys
-d1, o1, p1, o32, p32, d256, o256, p256 = map(float, sys.argv[1:])
+d1, o1, p1, o32, p32, d256, o256, p256, f32 = map(float, sys.argv[1:])
 print(f"p50 added at 1 connection (ms)         {o1-d1:8.3f}      {p1-d1:8.3f}      <= 1")
 print(f"requests/s at 32 connections           {o32:8.0f}      {p32:8.0f}      >= 10x portkey ({o32/p32 if p32==p32 and p32>0 else float('nan'):.1f}x)")
+print(f"floor (bare pekko-http) at 32 conns   {f32:8.0f}      {p32:8.0f}      orrery at {o32/f32:.2f} of the floor; the floor is {f32/p32 if p32==p32 and p32>0 else float('nan'):.1f}x portkey")
 print(f"share of direct at 256 x 200 ms        {o256/d256:8.2f}      {p256/d256:8.2f}      >= 0.95")
 PY

@@ -1,0 +1,56 @@
+package dev.orrery.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+
+/**
+ * The router benchmark's floor: the least a gateway built on the same HTTP stack as the node can do per
+ * call. pekko-http's server takes each request and hands its body, unread, to pekko-http's client pool
+ * towards the upstream; the upstream's answer goes back as it came. No key, no JSON, no actor, no ledger,
+ * no journal. What this proxy reaches on a machine bounds what the node's gateway can reach there, so the
+ * benchmark measures it in the same run (docs/benchmarks.md). Not part of the product.
+ *
+ * <p>Arguments: {@code upstream-url} (the upstream's chat completions URL) and {@code port}. Prints
+ * {@code FLOOR <port>} once it listens.
+ */
+public final class FloorProxyMain {
+  public static void main(String[] args) {
+    String upstream = args[0];
+    int port = Integer.parseInt(args[1]);
+    // The node's provider pool and server settings where they matter per call: headers kept raw on both
+    // sides, enough connections for 32 (and 256) concurrent calls.
+    Config config = ConfigFactory.parseString(
+        "pekko.loglevel = WARNING\n"
+            + "pekko.actor.provider = local\n"
+            + "pekko.http.server.max-connections = 4096\n"
+            + "pekko.http.server.backlog = 1024\n"
+            + "pekko.http.host-connection-pool.max-connections = 512\n"
+            + "pekko.http.host-connection-pool.max-open-requests = 1024\n"
+            + "pekko.http.host-connection-pool.max-retries = 0\n"
+            + "pekko.http.host-connection-pool.client.parsing.modeled-header-parsing = off\n")
+        .withFallback(ConfigFactory.defaultReference());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "floor-proxy", config);
+    Http http = Http.get(system);
+    RawHeader key = RawHeader.create("Authorization", "Bearer bench");
+    http.newServerAt("127.0.0.1", port)
+        .bind((Function<HttpRequest, CompletionStage<HttpResponse>>)
+            request -> http.singleRequest(HttpRequest.POST(upstream).withEntity(request.entity()).addHeader(key))
+                .thenApply(FloorProxyMain::passOn))
+        .toCompletableFuture().join();
+    System.out.println("FLOOR " + port);
+    system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  /** The upstream's answer with its entity, status and content type; its own headers stay behind. */
+  private static HttpResponse passOn(HttpResponse answer) {
+    return HttpResponse.create().withStatus(answer.status()).withEntity(answer.entity());
+  }
+}
