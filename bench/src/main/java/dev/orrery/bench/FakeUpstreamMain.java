@@ -4,6 +4,7 @@ import dev.orrery.router.fake.FakeProviderServer;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 
 /**
@@ -14,17 +15,22 @@ import com.typesafe.config.ConfigFactory;
 public final class FakeUpstreamMain {
   public static void main(String[] args) throws Exception {
     long latencyMs = args.length > 0 ? Long.parseLong(args[0]) : 0;
-    var config = ConfigFactory.parseString(
-        "pekko.loglevel = WARNING\n"
-            + "pekko.actor.provider = local\n"
-            + "pekko.http.server.max-connections = 4096\n"
-            + "pekko.http.server.backlog = 1024\n")
-        .withFallback(ConfigFactory.defaultReference());
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fake-upstream", config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "fake-upstream", loopbackServer(""));
     FakeProviderServer server = FakeProviderServer.start(system);
     server.setRecording(false);
     server.setLatency(Duration.ofMillis(latencyMs));
     System.out.println("UPSTREAM " + server.port());
     system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  /** A local actor system's settings for a bench server on loopback with thousands of connections, plus {@code more}. */
+  static Config loopbackServer(String more) {
+    return ConfigFactory.parseString(
+        "pekko.loglevel = WARNING\n"
+            + "pekko.actor.provider = local\n"
+            + "pekko.http.server.max-connections = 4096\n"
+            + "pekko.http.server.backlog = 1024\n"
+            + more)
+        .withFallback(ConfigFactory.defaultReference());
   }
 }

@@ -1,7 +1,6 @@
 package dev.orrery.bench;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -25,18 +24,13 @@ public final class FloorProxyMain {
   public static void main(String[] args) {
     String upstream = args[0];
     int port = Integer.parseInt(args[1]);
-    // The node's provider pool and server settings where they matter per call: headers kept raw on both
-    // sides, enough connections for 32 (and 256) concurrent calls.
-    Config config = ConfigFactory.parseString(
-        "pekko.loglevel = WARNING\n"
-            + "pekko.actor.provider = local\n"
-            + "pekko.http.server.max-connections = 4096\n"
-            + "pekko.http.server.backlog = 1024\n"
-            + "pekko.http.host-connection-pool.max-connections = 512\n"
+    // The node's provider pool settings where they matter per call: answers' headers kept raw, no retries,
+    // enough connections for 32 (and 256) concurrent calls.
+    Config config = FakeUpstreamMain.loopbackServer(
+        "pekko.http.host-connection-pool.max-connections = 512\n"
             + "pekko.http.host-connection-pool.max-open-requests = 1024\n"
             + "pekko.http.host-connection-pool.max-retries = 0\n"
-            + "pekko.http.host-connection-pool.client.parsing.modeled-header-parsing = off\n")
-        .withFallback(ConfigFactory.defaultReference());
+            + "pekko.http.host-connection-pool.client.parsing.modeled-header-parsing = off\n");
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "floor-proxy", config);
     Http http = Http.get(system);
     RawHeader key = RawHeader.create("Authorization", "Bearer bench");
