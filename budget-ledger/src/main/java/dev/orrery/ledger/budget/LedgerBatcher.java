@@ -131,13 +131,9 @@ final class LedgerBatcher {
       attempt(batch);
       return Behaviors.same();
     }
-    for (int i = 0; i < batch.submits().size(); i++) {
-      Submit s = batch.submits().get(i);
-      if (done.failure() != null) s.result().completeExceptionally(done.failure());
-      else s.result().complete(done.outcomes().rejections().get(i));
-    }
     String tenantId = batch.tenantId();
     inFlight.remove(tenantId);
+    // The lease first, then the callers: a caller's next reservation, made as soon as it is told, finds it.
     if (done.outcomes() != null) {
       long version = done.outcomes().unlimitedAsOf();
       if (version >= 0 && version >= revokedUpTo.getOrDefault(tenantId, -1L)) {
@@ -145,6 +141,11 @@ final class LedgerBatcher {
       } else {
         leases.revoke(tenantId);
       }
+    }
+    for (int i = 0; i < batch.submits().size(); i++) {
+      Submit s = batch.submits().get(i);
+      if (done.failure() != null) s.result().completeExceptionally(done.failure());
+      else s.result().complete(done.outcomes().rejections().get(i));
     }
     if (pending.containsKey(tenantId)) send(tenantId);
     return Behaviors.same();
