@@ -52,7 +52,8 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * <p>Arguments (all optional): {@code subscribers=1000 steps=10 latency-ms=200 rounds=6 warmup=2}, and
  * {@code fanout=actors} (each connection's stream fed by an actor, to which the message is told, as the
  * node's topic tells its subscribers) or {@code fanout=hub} (one {@link BroadcastHub} per run, which every
- * connection reads: pekko-streams' own fan-out).
+ * connection reads: pekko-streams' own fan-out); {@code clients=node} for the Node.js subscribers
+ * ({@code StreamLatencyBench.OwnProcess.node}).
  */
 public final class StreamFloorBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -87,11 +88,12 @@ public final class StreamFloorBench {
         })
         .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
     String baseUrl = "http://127.0.0.1:" + port;
-    Clients clients = new StreamLatencyBench.OwnProcess();
+    boolean nodeClients = "node".equals(opts.getOrDefault("clients", "process"));
+    Clients clients = nodeClients ? StreamLatencyBench.OwnProcess.node() : StreamLatencyBench.OwnProcess.jvm();
     System.out.printf("Stream floor (bare pekko-http WebSockets, %s fan-out): %d cores%n", hub ? "BroadcastHub" : "actor",
         Runtime.getRuntime().availableProcessors());
-    System.out.printf("subscribers=%d steps/run=%d at %d ms, %d round(s), clients in a JVM of their own%n",
-        subscribers, steps, latencyMs, rounds);
+    System.out.printf("subscribers=%d steps/run=%d at %d ms, %d round(s), clients in %s%n",
+        subscribers, steps, latencyMs, rounds, nodeClients ? "Node.js (ws)" : "a JVM of their own");
     Latencies events = new Latencies();
     Latencies deltas = new Latencies();
     try {

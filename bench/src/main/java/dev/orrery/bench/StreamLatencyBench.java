@@ -42,9 +42,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Arguments (all optional): {@code subscribers=1000 runs=1 steps=10 latency-ms=200 rounds=6 warmup=2}
  * (each round is printed, and the rounds after the warm-up ones together), {@code settle-s=0} (only events
  * persisted this many seconds after the release count: the steady state of connected subscribers),
- * {@code clients=process} (the
- * subscribers in a JVM of their own, {@link ClientMain}) or {@code clients=jvm} (in this one), and any
- * {@code orrery.*} or {@code pekko.*} setting to compare.
+ * {@code clients=process} (the subscribers in a JVM of their own, {@link ClientMain}), {@code clients=node}
+ * (in Node.js with the {@code ws} package: needs node and npm) or {@code clients=jvm} (in this one), and
+ * any {@code orrery.*} or {@code pekko.*} setting to compare.
  */
 public final class StreamLatencyBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -85,16 +85,24 @@ public final class StreamLatencyBench {
     OrreryNode node = OrreryNode.start(new OrreryNode.Options(
         DatabaseSettings.embedded(dataDir), OrreryNode.overrides(settings), persisted, Map.of()));
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    boolean ownProcess = !"jvm".equals(opts.getOrDefault("clients", "process"));
+    String clientKind = opts.getOrDefault("clients", "process");
     try {
       String key = node.mintedKeys().stream().filter(k -> k.tenantId().equals("demo")).findFirst().orElseThrow().key();
       Api api = new Api(http, node.baseUrl(), key);
-      Clients clients = ownProcess ? new OwnProcess() : new InProcess();
+      Clients clients = switch (clientKind) {
+        case "jvm" -> new InProcess();
+        case "node" -> OwnProcess.node();
+        default -> OwnProcess.jvm();
+      };
       System.out.printf("Orrery stream latency: %d cores, %s%n", Runtime.getRuntime().availableProcessors(),
           node.databaseDescription());
       System.out.printf("subscribers=%d runs=%d steps/run=%d max-tokens=%s simulated provider at %d ms, %d round(s),"
           + " clients in %s%n", subscribers, runs, steps, maxTokens == null ? "-" : maxTokens, latencyMs, rounds,
-          ownProcess ? "a JVM of their own" : "the node's JVM");
+          switch (clientKind) {
+            case "jvm" -> "the node's JVM";
+            case "node" -> "Node.js (ws)";
+            default -> "a JVM of their own";
+          });
       Latencies events = new Latencies();
       Latencies terminal = new Latencies();
       Latencies deltas = new Latencies();
@@ -250,10 +258,32 @@ public final class StreamLatencyBench {
     private final java.io.PrintWriter commands;
     private final java.io.BufferedReader answers;
 
-    OwnProcess() throws java.io.IOException {
+    /** The JDK's WebSocket clients ({@link ClientMain}) in a JVM of their own. */
+    static OwnProcess jvm() throws java.io.IOException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      process = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-          ClientMain.class.getName()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      return new OwnProcess(new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+          ClientMain.class.getName()));
+    }
+
+    /**
+     * Node.js with the {@code ws} package ({@code stream-latency/clients.js}, installed with npm into a
+     * temporary directory): the same protocol as {@link ClientMain}, and a lighter client on the same cores.
+     */
+    static OwnProcess node() throws Exception {
+      Path dir = Files.createTempDirectory("orrery-bench-clients");
+      for (String file : List.of("package.json", "clients.js")) {
+        try (var in = StreamLatencyBench.class.getResourceAsStream("/stream-latency/" + file)) {
+          Files.copy(in, dir.resolve(file));
+        }
+      }
+      Process npm = new ProcessBuilder("npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
+          .directory(dir.toFile()).inheritIO().start();
+      if (npm.waitFor() != 0) throw new IllegalStateException("npm install of the Node.js clients failed");
+      return new OwnProcess(new ProcessBuilder("node", "clients.js").directory(dir.toFile()));
+    }
+
+    private OwnProcess(ProcessBuilder command) throws java.io.IOException {
+      process = command.redirectError(ProcessBuilder.Redirect.INHERIT).start();
       commands = new java.io.PrintWriter(process.getOutputStream(), true);
       answers = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
       Runtime.getRuntime().addShutdownHook(new Thread(process::destroy));
