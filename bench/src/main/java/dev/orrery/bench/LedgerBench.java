@@ -30,11 +30,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class LedgerBench {
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new HashMap<>();
-    for (String a : args) {
-      String[] kv = a.split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "");
-    }
+    Map<String, String> opts = BenchArgs.parse(args);
     int tenants = Integer.parseInt(opts.getOrDefault("tenants", "1"));
     int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "1000"));
     int seconds = Integer.parseInt(opts.getOrDefault("seconds", "15"));

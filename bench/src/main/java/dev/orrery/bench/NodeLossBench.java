@@ -60,11 +60,7 @@ public final class NodeLossBench {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new HashMap<>();
-    for (String a : args) {
-      String[] kv = a.split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "");
-    }
+    Map<String, String> opts = BenchArgs.parse(args);
     int runs = Integer.parseInt(opts.getOrDefault("runs", "1000"));
     int steps = Integer.parseInt(opts.getOrDefault("steps", "40"));
     // Slow enough steps that three nodes on 2 cores keep up with 1,000 runs: the time measured is then the

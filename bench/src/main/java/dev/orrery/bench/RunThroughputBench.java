@@ -40,11 +40,7 @@ public final class RunThroughputBench {
   private static final String TENANT = "demo";
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new java.util.HashMap<>();
-    for (String a : args) {
-      String[] kv = a.split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "");
-    }
+    Map<String, String> opts = BenchArgs.parse(args);
     int runs = Integer.parseInt(opts.getOrDefault("runs", "20000"));
     int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "1000"));
     int steps = Integer.parseInt(opts.getOrDefault("steps", "10"));

@@ -5,7 +5,6 @@ import dev.orrery.bench.StreamLatencyBench.Clients;
 import dev.orrery.bench.StreamLatencyBench.Latencies;
 import dev.orrery.bench.StreamLatencyBench.Received;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,11 +59,7 @@ public final class StreamFloorBench {
   private static final Message END = TextMessage.create("end");
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new HashMap<>();
-    for (String a : args) {
-      String[] kv = a.split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "");
-    }
+    Map<String, String> opts = BenchArgs.parse(args);
     int subscribers = Integer.parseInt(opts.getOrDefault("subscribers", "1000"));
     int steps = Integer.parseInt(opts.getOrDefault("steps", "10"));
     int latencyMs = Integer.parseInt(opts.getOrDefault("latency-ms", "200"));

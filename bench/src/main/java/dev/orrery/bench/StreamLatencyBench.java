@@ -50,11 +50,7 @@ public final class StreamLatencyBench {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> opts = new HashMap<>();
-    for (String a : args) {
-      String[] kv = a.split("=", 2);
-      opts.put(kv[0], kv.length > 1 ? kv[1] : "");
-    }
+    Map<String, String> opts = BenchArgs.parse(args);
     int subscribers = Integer.parseInt(opts.getOrDefault("subscribers", "1000"));
     int runs = Integer.parseInt(opts.getOrDefault("runs", "1"));
     int steps = Integer.parseInt(opts.getOrDefault("steps", "10"));
