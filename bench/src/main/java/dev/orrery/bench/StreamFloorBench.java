@@ -5,11 +5,13 @@ import dev.orrery.bench.StreamLatencyBench.Clients;
 import dev.orrery.bench.StreamLatencyBench.Latencies;
 import dev.orrery.bench.StreamLatencyBench.Received;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -76,9 +78,9 @@ public final class StreamFloorBench {
           Run run = path.length == 6 ? runs.get(path[4]) : null;
           var upgrade = request.getAttribute(AttributeKeys.webSocketUpgrade);
           if (run == null || upgrade.isEmpty()) {
-            return java.util.concurrent.CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.NOT_FOUND));
+            return CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.NOT_FOUND));
           }
-          return java.util.concurrent.CompletableFuture.completedFuture(
+          return CompletableFuture.completedFuture(
               upgrade.get().handleMessagesWith(Flow.fromSinkAndSourceCoupled(Sink.ignore(), run.connection())));
         })
         .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
@@ -97,10 +99,10 @@ public final class StreamFloorBench {
         Run run = hub ? new HubRun(system, runId) : new ActorRun(runId);
         runs.put(runId, run);
         long t0 = System.nanoTime();
-        clients.open(baseUrl, "bench", java.util.Collections.nCopies(subscribers, runId));
+        clients.open(baseUrl, "bench", Collections.nCopies(subscribers, runId));
         long connected = System.nanoTime() - t0;
         long released = System.nanoTime();
-        Map<String, Long> sentAt = run.play(system, steps, latencyMs);
+        Map<String, Long> sentAt = run.play(steps, latencyMs);
         List<Received> receipts = clients.awaitEnd();
         runs.remove(runId);
         Latencies roundEvents = new Latencies();
@@ -155,7 +157,7 @@ public final class StreamFloorBench {
      * Plays a run of {@code steps} LLM steps to every connection, paced as the node's simulated provider
      * paces them, and returns when each message was sent, by the key the clients record it under.
      */
-    Map<String, Long> play(ActorSystem<Void> system, int steps, int latencyMs) throws Exception {
+    Map<String, Long> play(int steps, int latencyMs) throws Exception {
       Map<String, Long> sentAt = new ConcurrentHashMap<>();
       long seq = 2;
       long start = System.nanoTime();
