@@ -63,7 +63,10 @@ public final class RecentSettlements {
   }
 
   public boolean contains(String reservationId) {
-    if (current.contains(reservationId)) return true;
+    return current.contains(reservationId) || inFrozen(reservationId);
+  }
+
+  private boolean inFrozen(String reservationId) {
     for (int i = frozen.size() - 1; i >= 0; i--) { // newest first: a re-dispatched step's settlement is recent
       if (frozen.get(i).contains(reservationId)) return true;
     }
@@ -71,8 +74,9 @@ public final class RecentSettlements {
   }
 
   public RecentSettlements plus(String reservationId) {
-    if (contains(reservationId)) return this;
+    // The tree is walked once: its plus finds an id it has already (the same size), rather than a look-up first.
     PSet<String> nextCurrent = current.plus(reservationId);
+    if (nextCurrent.size() == current.size() || inFrozen(reservationId)) return this;
     PStack<String> nextOrder = currentOrder.plus(reservationId);
     if (nextCurrent.size() < GENERATION) return new RecentSettlements(frozenOrder, frozen, nextCurrent, nextOrder);
     List<String> order = new ArrayList<>(nextOrder);

@@ -427,11 +427,9 @@ public final class TenantEntity
     TenantState state = s;
     for (TenantEvent e : events) state = state.apply(e);
     for (LedgerOp op : c.ops()) {
-      List<TenantEvent> decided = new ArrayList<>(2);
-      String rejection = decide(state, op, now, decided);
-      rejections.add(rejection);
-      for (TenantEvent e : decided) state = state.apply(e);
-      events.addAll(decided);
+      Decision decided = decide(state, op, now, events);
+      rejections.add(decided.rejection());
+      state = decided.state();
     }
     var outcomes = new LedgerOutcomes(java.util.Collections.unmodifiableList(rejections),
         state.unlimited() ? state.limitsVersion() : -1);
@@ -481,20 +479,33 @@ public final class TenantEntity
     return released;
   }
 
-  /** Decides one operation against the state the operations before it left; null when it is done. */
-  private String decide(TenantState s, LedgerOp op, Instant now, List<TenantEvent> events) {
+  /**
+   * What deciding one operation gave: why it was refused (null when it is done), and the state with its
+   * events applied, which the next operation of the batch is decided against.
+   */
+  private record Decision(String rejection, TenantState state) {}
+
+  /**
+   * Decides one operation against the state the operations before it left, adding its events to
+   * {@code events}. The state it returns has them applied already: a settlement is folded here once
+   * (its alerts need the state after it), not again for the next operation.
+   */
+  private Decision decide(TenantState s, LedgerOp op, Instant now, List<TenantEvent> events) {
     if (op instanceof LedgerOp.Reserve r) {
-      if (s.holds().containsKey(r.reservationId()) || s.wasSettled(r.reservationId())) return null; // a re-dispatch
+      if (s.holds().containsKey(r.reservationId()) || s.wasSettled(r.reservationId())) {
+        return new Decision(null, s); // a re-dispatch
+      }
       String refusal = refusal(s, r, now);
-      if (refusal != null) return refusal;
+      if (refusal != null) return new Decision(refusal, s);
       // With no budget there is nothing for a hold to protect: granted without a write. The settlement
       // is still recorded, and the kill switch was still checked.
-      if (s.budgets().isEmpty()) return null;
-      events.add(new Reserved(r.reservationId(), r.runId(), r.nodeId(), r.tokens(), r.costMicros(), now));
-      return null;
+      if (s.budgets().isEmpty()) return new Decision(null, s);
+      var reserved = new Reserved(r.reservationId(), r.runId(), r.nodeId(), r.tokens(), r.costMicros(), now);
+      events.add(reserved);
+      return new Decision(null, s.apply(reserved));
     }
     if (op instanceof LedgerOp.Settle st) {
-      if (s.wasSettled(st.reservationId())) return null; // a repeated settlement: charged once
+      if (s.wasSettled(st.reservationId())) return new Decision(null, s); // a repeated settlement: charged once
       // Without a hold (the tenant has no budget, or the hold expired before the call ended) the call still
       // happened: it is charged all the same.
       var hold = s.holds().get(st.reservationId());
@@ -502,12 +513,18 @@ public final class TenantEntity
           hold != null ? hold.nodeId() : st.nodeId(), st.tokensIn(), st.tokensOut(), st.costMicros(), st.provider(),
           st.model(), now);
       events.add(settled);
-      events.addAll(alerts(s.apply(settled), now));
-      return null;
+      TenantState after = s.apply(settled);
+      for (TenantEvent alert : alerts(after, now)) {
+        events.add(alert);
+        after = after.apply(alert);
+      }
+      return new Decision(null, after);
     }
     if (op instanceof LedgerOp.Release rl) {
-      if (s.holds().containsKey(rl.reservationId())) events.add(new Released(rl.reservationId(), now));
-      return null;
+      if (!s.holds().containsKey(rl.reservationId())) return new Decision(null, s);
+      var released = new Released(rl.reservationId(), now);
+      events.add(released);
+      return new Decision(null, s.apply(released));
     }
     throw new IllegalArgumentException("unknown ledger operation " + op);
   }
