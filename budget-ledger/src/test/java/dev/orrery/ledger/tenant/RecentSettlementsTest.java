@@ -28,6 +28,15 @@ class RecentSettlementsTest {
   }
 
   @Test
+  void anIdOfAnOlderGenerationIsNotAddedAgain() {
+    RecentSettlements s = settle(0, RecentSettlements.GENERATION + 5); // r0 is in a frozen generation now
+    assertSame(s, s.plus("r0"));
+    assertSame(s, s.plus("r" + (RecentSettlements.GENERATION + 2))); // and this one in the current
+    assertEquals(RecentSettlements.GENERATION + 5, s.size());
+    assertEquals(s.order(), s.plus("r0").order());
+  }
+
+  @Test
   void theNewestAreRememberedAndTheOldestForgottenWholeGenerationsAtATime() {
     int total = RecentSettlements.CAPACITY + 3 * RecentSettlements.GENERATION + 17;
     RecentSettlements s = settle(0, total);
