@@ -53,8 +53,7 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * <p>Arguments (all optional): {@code subscribers=1000 steps=10 latency-ms=200 rounds=6 warmup=2}, and
  * {@code fanout=actors} (each connection's stream fed by an actor, to which the message is told, as the
  * node's topic tells its subscribers) or {@code fanout=hub} (one {@link BroadcastHub} per run, which every
- * connection reads: pekko-streams' own fan-out); {@code clients=node} for the Node.js subscribers
- * ({@code StreamLatencyBench.OwnProcess.node}).
+ * connection reads: pekko-streams' own fan-out); {@code clients=} as for {@link StreamLatencyBench}.
  */
 public final class StreamFloorBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -85,12 +84,11 @@ public final class StreamFloorBench {
         })
         .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress().getPort();
     String baseUrl = "http://127.0.0.1:" + port;
-    boolean nodeClients = "node".equals(opts.getOrDefault("clients", "process"));
-    Clients clients = nodeClients ? StreamLatencyBench.OwnProcess.node() : StreamLatencyBench.OwnProcess.jvm();
+    Clients clients = Clients.of(opts.getOrDefault("clients", "process"));
     System.out.printf("Stream floor (bare pekko-http WebSockets, %s fan-out): %d cores%n", hub ? "BroadcastHub" : "actor",
         Runtime.getRuntime().availableProcessors());
     System.out.printf("subscribers=%d steps/run=%d at %d ms, %d round(s), clients in %s%n",
-        subscribers, steps, latencyMs, rounds, nodeClients ? "Node.js (ws)" : "a JVM of their own");
+        subscribers, steps, latencyMs, rounds, clients.where());
     Latencies events = new Latencies();
     Latencies deltas = new Latencies();
     try {

@@ -81,24 +81,15 @@ public final class StreamLatencyBench {
     OrreryNode node = OrreryNode.start(new OrreryNode.Options(
         DatabaseSettings.embedded(dataDir), OrreryNode.overrides(settings), persisted, Map.of()));
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    String clientKind = opts.getOrDefault("clients", "process");
     try {
       String key = node.mintedKeys().stream().filter(k -> k.tenantId().equals("demo")).findFirst().orElseThrow().key();
       Api api = new Api(http, node.baseUrl(), key);
-      Clients clients = switch (clientKind) {
-        case "jvm" -> new InProcess();
-        case "node" -> OwnProcess.node();
-        default -> OwnProcess.jvm();
-      };
+      Clients clients = Clients.of(opts.getOrDefault("clients", "process"));
       System.out.printf("Orrery stream latency: %d cores, %s%n", Runtime.getRuntime().availableProcessors(),
           node.databaseDescription());
       System.out.printf("subscribers=%d runs=%d steps/run=%d max-tokens=%s simulated provider at %d ms, %d round(s),"
           + " clients in %s%n", subscribers, runs, steps, maxTokens == null ? "-" : maxTokens, latencyMs, rounds,
-          switch (clientKind) {
-            case "jvm" -> "the node's JVM";
-            case "node" -> "Node.js (ws)";
-            default -> "a JVM of their own";
-          });
+          clients.where());
       Latencies events = new Latencies();
       Latencies terminal = new Latencies();
       Latencies deltas = new Latencies();
@@ -192,6 +183,18 @@ public final class StreamLatencyBench {
    * for. Both share the machine's cores either way.
    */
   interface Clients {
+    /** {@code process} (a JVM of their own, the default), {@code node} (Node.js) or {@code jvm} (this one). */
+    static Clients of(String kind) throws Exception {
+      return switch (kind) {
+        case "jvm" -> new InProcess();
+        case "node" -> OwnProcess.node();
+        default -> OwnProcess.jvm();
+      };
+    }
+
+    /** Where the subscribers run, as the benchmarks print it. */
+    String where();
+
     /** Opens a WebSocket per entry of {@code runIds}, and returns once each has its first message. */
     void open(String baseUrl, String key, List<String> runIds) throws Exception;
 
@@ -217,6 +220,11 @@ public final class StreamLatencyBench {
       for (int i = 0; i < SELECTORS; i++) {
         https.add(HttpClient.newBuilder().executor(threads).connectTimeout(Duration.ofSeconds(10)).build());
       }
+    }
+
+    @Override
+    public String where() {
+      return "the node's JVM";
     }
 
     @Override
@@ -253,12 +261,13 @@ public final class StreamLatencyBench {
     private final Process process;
     private final java.io.PrintWriter commands;
     private final java.io.BufferedReader answers;
+    private final String where;
 
     /** The JDK's WebSocket clients ({@link ClientMain}) in a JVM of their own. */
     static OwnProcess jvm() throws java.io.IOException {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       return new OwnProcess(new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-          ClientMain.class.getName()));
+          ClientMain.class.getName()), "a JVM of their own");
     }
 
     /**
@@ -275,14 +284,20 @@ public final class StreamLatencyBench {
       Process npm = new ProcessBuilder("npm", "install", "--no-audit", "--no-fund", "--loglevel=error")
           .directory(dir.toFile()).inheritIO().start();
       if (npm.waitFor() != 0) throw new IllegalStateException("npm install of the Node.js clients failed");
-      return new OwnProcess(new ProcessBuilder("node", "clients.js").directory(dir.toFile()));
+      return new OwnProcess(new ProcessBuilder("node", "clients.js").directory(dir.toFile()), "Node.js (ws)");
     }
 
-    private OwnProcess(ProcessBuilder command) throws java.io.IOException {
+    private OwnProcess(ProcessBuilder command, String where) throws java.io.IOException {
+      this.where = where;
       process = command.redirectError(ProcessBuilder.Redirect.INHERIT).start();
       commands = new java.io.PrintWriter(process.getOutputStream(), true);
       answers = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
       Runtime.getRuntime().addShutdownHook(new Thread(process::destroy));
+    }
+
+    @Override
+    public String where() {
+      return where;
     }
 
     @Override
