@@ -3,55 +3,92 @@ package dev.orrery.ledger.tenant;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
-import org.pcollections.ConsPStack;
-import org.pcollections.HashTreePSet;
-import org.pcollections.PSet;
-import org.pcollections.PStack;
+import java.util.Map;
 
 /**
  * The reservation ids a tenant settled most recently: the newest {@link #CAPACITY} minus at most one
  * {@link #GENERATION}, so that a step re-dispatched after a crash is not charged again for a call it
- * already settled. Immutable, like the state it is part of.
+ * already settled. A value, like the state it is part of: adding an id gives a new one and leaves this
+ * one as it was.
  *
- * <p>Ids gather in a small persistent generation; a full generation is frozen into an immutable set, and
- * the oldest frozen one is dropped whole. Adding an id is an update of a tree of at most a generation, and
- * forgetting costs nothing per id. (One 50,000-entry persistent set with its order, trimmed by one id per
- * settlement, took about a fifth of a node's CPU under the gateway's load.)
+ * <p>Underneath, the versions made from one another share one {@link Log}: the ids in the order they
+ * were settled, and a hash map from each id to its place there. A version is a window of that log, so a
+ * look-up is one hash probe and adding an id is one append. (A persistent hash tree for the newest ids
+ * and frozen sets for the older ones cost a probe of each set per look-up and an allocating tree update
+ * per add: 5–10 % of a node's CPU under the gateway's load.) The tenant's entity folds each settlement
+ * twice: while deciding its batch, then, from the same state, in the event handler. The second fold
+ * finds each id already at the place it would append it to and only moves its window. A version extended
+ * in any other way than its log's newest (a branch) gets a log of its own, a copy.
+ *
+ * <p>Only the tenant's entity adds and looks up, one operation at a time. {@link #order()}, which a
+ * snapshot reads on another thread, reads only the ids of its own window, written before the version was
+ * made, from chunks that are never written again below a version's end.
  */
 public final class RecentSettlements {
-  /**
-   * Ids frozen together; also how many of the oldest may already be forgotten. Large, because a look-up
-   * of an id not settled yet (every new settlement, twice) probes every frozen generation: with 24
-   * generations of 2,000 those probes were 7 % of a node's CPU under the gateway's load.
-   */
+  /** Ids are forgotten a generation at a time, the oldest first. */
   static final int GENERATION = 10_000;
   /**
    * At most how many ids are remembered. Re-dispatch follows a crash within seconds to minutes; at 1,000
    * calls a second this covers about a minute, and keeps snapshots to a few megabytes.
    */
   public static final int CAPACITY = 60_000;
-  private static final int FROZEN = CAPACITY / GENERATION - 1;
 
-  public static final RecentSettlements EMPTY =
-      new RecentSettlements(List.of(), List.of(), HashTreePSet.empty(), ConsPStack.empty());
+  /** No log yet: the first id gives a version its own, so this constant is never written through. */
+  public static final RecentSettlements EMPTY = new RecentSettlements(null, null, 0, 0);
 
-  /** Oldest first; each generation's ids in the order they were settled. */
-  private final List<List<String>> frozenOrder;
-  /** The same generations, for look-ups. */
-  private final List<Set<String>> frozen;
-  private final PSet<String> current;
-  /** The current generation, newest first. */
-  private final PStack<String> currentOrder;
+  /** The ids of a log, a chunk of {@link #GENERATION} per array; chunk {@code first} is {@code arrays[0]}. */
+  private record Chunks(long first, String[][] arrays) {
+    String at(long position) {
+      long chunk = position / GENERATION - first;
+      return chunk < 0 || chunk >= arrays.length ? null : arrays[(int) chunk][(int) (position % GENERATION)];
+    }
+  }
 
-  private RecentSettlements(List<List<String>> frozenOrder, List<Set<String>> frozen, PSet<String> current,
-      PStack<String> currentOrder) {
-    this.frozenOrder = frozenOrder;
-    this.frozen = frozen;
-    this.current = current;
-    this.currentOrder = currentOrder;
+  /** The ids settled through one line of versions, and where each is. Touched by the entity's thread only. */
+  private static final class Log {
+    private final Map<String, Long> positions = new HashMap<>();
+    /** Replaced when a chunk is added or forgotten, so that the versions made before keep theirs. */
+    private Chunks chunks = new Chunks(0, new String[0][]);
+    private long end;
+
+    void append(String id) {
+      int offset = (int) (end % GENERATION);
+      if (offset == 0) {
+        String[][] grown = Arrays.copyOf(chunks.arrays(), chunks.arrays().length + 1);
+        grown[grown.length - 1] = new String[GENERATION];
+        chunks = new Chunks(chunks.first(), grown);
+      }
+      chunks.arrays()[chunks.arrays().length - 1][offset] = id;
+      positions.put(id, end);
+      end++;
+    }
+
+    /** Forgets the chunks below {@code position}: no version a step behind the newest reads them again. */
+    void forgetBefore(long position) {
+      while (chunks.arrays().length > 0 && (chunks.first() + 1) * GENERATION <= position) {
+        long base = chunks.first() * GENERATION;
+        String[] oldest = chunks.arrays()[0];
+        for (int i = 0; i < oldest.length; i++) positions.remove(oldest[i], base + i); // unless settled again since
+        chunks = new Chunks(chunks.first() + 1, Arrays.copyOfRange(chunks.arrays(), 1, chunks.arrays().length));
+      }
+    }
+  }
+
+  private final Log log;
+  /** This version's chunks, as the log had them when it was made. */
+  private final Chunks chunks;
+  /** This version's window of the log: positions {@code start} (inclusive) to {@code end}. */
+  private final long start;
+  private final long end;
+
+  private RecentSettlements(Log log, Chunks chunks, long start, long end) {
+    this.log = log;
+    this.chunks = chunks;
+    this.start = start;
+    this.end = end;
   }
 
   /** From a snapshot's list, oldest first. */
@@ -63,52 +100,43 @@ public final class RecentSettlements {
   }
 
   public boolean contains(String reservationId) {
-    return current.contains(reservationId) || inFrozen(reservationId);
-  }
-
-  private boolean inFrozen(String reservationId) {
-    for (int i = frozen.size() - 1; i >= 0; i--) { // newest first: a re-dispatched step's settlement is recent
-      if (frozen.get(i).contains(reservationId)) return true;
-    }
-    return false;
+    if (log == null) return false;
+    Long position = log.positions.get(reservationId);
+    return position != null && position >= start && position < end;
   }
 
   public RecentSettlements plus(String reservationId) {
-    // The tree is walked once: its plus finds an id it has already (the same size), rather than a look-up first.
-    PSet<String> nextCurrent = current.plus(reservationId);
-    if (nextCurrent.size() == current.size() || inFrozen(reservationId)) return this;
-    PStack<String> nextOrder = currentOrder.plus(reservationId);
-    if (nextCurrent.size() < GENERATION) return new RecentSettlements(frozenOrder, frozen, nextCurrent, nextOrder);
-    List<String> order = new ArrayList<>(nextOrder);
-    Collections.reverse(order);
-    List<List<String>> nextFrozenOrder = new ArrayList<>(frozenOrder);
-    List<Set<String>> nextFrozen = new ArrayList<>(frozen);
-    nextFrozenOrder.add(List.copyOf(order));
-    // From the order's array, not from the persistent set: iterating that set's trees was most of what a
-    // freeze cost. The ids are distinct (plus adds none twice), as Set.of requires.
-    nextFrozen.add(Set.of(order.toArray(String[]::new)));
-    if (nextFrozen.size() > FROZEN) {
-      nextFrozenOrder.remove(0);
-      nextFrozen.remove(0);
+    if (log == null) return new RecentSettlements(new Log(), null, 0, 0).plus(reservationId);
+    if (end < log.end) {
+      // Adding to a version that is not the newest: the entity's second fold of a batch finds the id where
+      // its first fold put it.
+      if (reservationId.equals(log.chunks.at(end))) return next();
+      if (contains(reservationId)) return this;
+      return of(order()).plus(reservationId);
     }
-    return new RecentSettlements(List.copyOf(nextFrozenOrder), List.copyOf(nextFrozen), HashTreePSet.empty(),
-        ConsPStack.empty());
+    if (contains(reservationId)) return this;
+    log.append(reservationId);
+    return next();
+  }
+
+  /** This version's window one id further, forgetting the oldest generation when it is full. */
+  private RecentSettlements next() {
+    long nextEnd = end + 1;
+    long nextStart = nextEnd - start == CAPACITY ? start + GENERATION : start;
+    // One generation more than the window is kept, for the fold from the state a step behind.
+    log.forgetBefore(nextStart - GENERATION);
+    return new RecentSettlements(log, log.chunks, nextStart, nextEnd);
   }
 
   public int size() {
-    int n = current.size();
-    for (Set<String> g : frozen) n += g.size();
-    return n;
+    return (int) (end - start);
   }
 
   /** What a snapshot stores: every remembered id, oldest first. */
   @JsonValue
   public List<String> order() {
     List<String> all = new ArrayList<>(size());
-    frozenOrder.forEach(all::addAll);
-    List<String> newest = new ArrayList<>(currentOrder);
-    Collections.reverse(newest);
-    all.addAll(newest);
+    for (long p = start; p < end; p++) all.add(chunks.at(p));
     return all;
   }
 

@@ -60,4 +60,34 @@ class RecentSettlementsTest {
     assertEquals(s, back);
     assertTrue(back.contains("r4004") && back.contains("r0"));
   }
+
+  @Test
+  void foldingTheSameIdsAgainFromTheStateBeforeGivesTheSameAndChangesNeitherVersion() {
+    RecentSettlements before = settle(0, RecentSettlements.CAPACITY - 3); // the next adds forget a generation
+    RecentSettlements first = before;
+    for (int i = 0; i < 10; i++) first = first.plus("n" + i);
+    RecentSettlements second = before;
+    for (int i = 0; i < 10; i++) second = second.plus("n" + i);
+    assertEquals(first, second);
+    assertEquals(first.size(), second.size());
+    assertTrue(second.contains("n9") && second.contains("r" + RecentSettlements.GENERATION));
+    assertFalse(second.contains("r0"), "the oldest generation is forgotten");
+    assertTrue(before.contains("r0") && !before.contains("n0"), "the state before is as it was");
+    assertEquals(RecentSettlements.CAPACITY - 3, before.size());
+  }
+
+  @Test
+  void aVersionExtendedTwoWaysKeepsBothApart() {
+    RecentSettlements base = settle(0, 100);
+    RecentSettlements a = base.plus("a");
+    RecentSettlements b = base.plus("b");
+    RecentSettlements a2 = a.plus("a2");
+    assertTrue(a.contains("a") && !a.contains("b") && !a.contains("a2"));
+    assertTrue(b.contains("b") && !b.contains("a"));
+    assertTrue(a2.contains("a") && a2.contains("a2") && !a2.contains("b"));
+    assertFalse(base.contains("a") || base.contains("b"));
+    assertEquals(List.of("r98", "r99", "b"), b.order().subList(98, 101));
+    assertEquals(101, b.size());
+    assertEquals(102, a2.size());
+  }
 }
