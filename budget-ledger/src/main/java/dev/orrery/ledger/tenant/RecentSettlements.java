@@ -21,7 +21,9 @@ import java.util.Map;
  * per add: 5–10 % of a node's CPU under the gateway's load.) The tenant's entity folds each settlement
  * twice: while deciding its batch, then, from the same state, in the event handler. The second fold
  * finds each id already at the place it would append it to and only moves its window. A version extended
- * in any other way than its log's newest (a branch) gets a log of its own, a copy.
+ * in any other way than its log's newest (a branch) gets a log of its own, a copy. The one thing a version
+ * that is not its log's newest may get wrong is a look-up of an id that was forgotten and settled again
+ * after it (the hash map knows the id's newest place only); the entity looks ids up in the newest only.
  *
  * <p>Only the tenant's entity adds and looks up, one operation at a time. {@link #order()}, which a
  * snapshot reads on another thread, reads only the ids of its own window, written before the version was
