@@ -124,7 +124,8 @@ public final class RecentSettlements {
   /** This version's window one id further, forgetting the oldest generation when it is full. */
   private RecentSettlements next() {
     long nextEnd = end + 1;
-    long nextStart = nextEnd - start == CAPACITY ? start + GENERATION : start;
+    if (nextEnd - start < CAPACITY) return new RecentSettlements(log, log.chunks, start, nextEnd);
+    long nextStart = start + GENERATION;
     // One generation more than the window is kept, for the fold from the state a step behind.
     log.forgetBefore(nextStart - GENERATION);
     return new RecentSettlements(log, log.chunks, nextStart, nextEnd);
